@@ -1,0 +1,348 @@
+/*
+ * db.c — opening a registry file: connection settings, schema migrations
+ * (PRAGMA user_version), the prepared-statement cache, transactions and
+ * the mapping of SQLite errors to errno values.
+ *
+ * Durability comes first: WAL with synchronous=FULL, so a write(2) that
+ * returned success survives a crash of the daemon or the machine.  Several
+ * processes (mounts, lineagectl) share one file; the busy timeout makes a
+ * writer wait for another instead of failing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store/schema.h"
+
+#define LIN_BUSY_TIMEOUT_MS 10000
+
+static const char *const lin_pragmas[] = {
+	"PRAGMA journal_mode = WAL",
+	"PRAGMA synchronous = FULL",
+	"PRAGMA foreign_keys = ON",
+	"PRAGMA recursive_triggers = OFF",
+	"PRAGMA cache_size = -16384",	/* 16 MiB: memory stays bounded */
+	NULL,
+};
+
+int
+lin_db_err(struct lin_reg *r, struct lin_err *e)
+{
+	int rc = sqlite3_extended_errcode(r->db);
+	const char *m = sqlite3_errmsg(r->db);
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return lin_errf(e, EBUSY, "the registry is busy: %s", m);
+	case SQLITE_READONLY:
+		return lin_errf(e, EROFS, "the registry is read-only: %s", m);
+	case SQLITE_FULL:
+		return lin_errf(e, ENOSPC, "the registry's disk is full");
+	case SQLITE_NOMEM:
+		return lin_errf(e, ENOMEM, "out of memory");
+	case SQLITE_CONSTRAINT:
+		return lin_errf(e, EINVAL, "the registry refused it: %s", m);
+	case SQLITE_CANTOPEN:
+		return lin_errf(e, ENOENT, "cannot open the registry: %s", m);
+	default:
+		return lin_errf(e, EIO, "registry error: %s", m);
+	}
+}
+
+int
+lin_exec(struct lin_reg *r, const char *sql, struct lin_err *e)
+{
+	if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return lin_db_err(r, e);
+	return 0;
+}
+
+sqlite3_stmt *
+lin_sql(struct lin_reg *r, const char *sql)
+{
+	size_t h = ((uintptr_t)sql >> 3) % LIN_STMT_CACHE;
+	sqlite3_stmt *st;
+
+	for (size_t n = 0; n < LIN_STMT_CACHE; n++) {
+		size_t i = (h + n) % LIN_STMT_CACHE;
+
+		if (r->cache[i].sql == sql) {
+			st = r->cache[i].stmt;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+		if (r->cache[i].sql == NULL) {
+			if (sqlite3_prepare_v3(r->db, sql, -1,
+			    SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+				goto bad;
+			r->cache[i].sql = sql;
+			r->cache[i].stmt = st;
+			return st;
+		}
+	}
+	/* Cache full: a statement the caller cannot free would leak, and
+	 * there are fewer distinct statements than slots, so this is a bug. */
+	abort();
+bad:
+#ifndef NDEBUG
+	/* A statement that does not prepare is a bug in our SQL. */
+	if (sqlite3_errcode(r->db) == SQLITE_ERROR) {
+		fprintf(stderr, "lineage: bad SQL: %s\n%s\n",
+		    sqlite3_errmsg(r->db), sql);
+		abort();
+	}
+#endif
+	return NULL;
+}
+
+int
+lin_exec_stmt(struct lin_reg *r, sqlite3_stmt *st, struct lin_err *e)
+{
+	int rc;
+
+	if (st == NULL)
+		return lin_db_err(r, e);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		rc = lin_db_err(r, e);
+		sqlite3_reset(st);
+		return rc;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+lin_query_int(struct lin_reg *r, sqlite3_stmt *st, int64_t *v,
+    struct lin_err *e)
+{
+	int rc;
+
+	if (st == NULL)
+		return lin_db_err(r, e);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return 0;
+	}
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return -ENOENT;
+	}
+	rc = lin_db_err(r, e);
+	sqlite3_reset(st);
+	return rc;
+}
+
+const char *
+lin_col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	return s ? (const char *)s : "";
+}
+
+int
+lin_tx_begin(struct lin_reg *r, struct lin_err *e)
+{
+	if (r->flags & LIN_OPEN_RDONLY)
+		return lin_errf(e, EROFS, "the registry is mounted read-only");
+	if (r->tx_depth++ > 0)
+		return 0;
+	if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		r->tx_depth = 0;
+		return lin_db_err(r, e);
+	}
+	return 0;
+}
+
+int
+lin_tx_end(struct lin_reg *r, int ok, struct lin_err *e)
+{
+	if (r->tx_depth <= 0)
+		abort();
+	if (--r->tx_depth > 0)
+		return ok;
+	if (ok < 0) {
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+		return ok;
+	}
+	if (sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = lin_db_err(r, e);
+
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	return ok;
+}
+
+/* Bring the schema to LIN_SCHEMA_VERSION, one step per version. */
+static int
+lin_migrate(struct lin_reg *r, struct lin_err *e)
+{
+	int64_t v;
+	int rc;
+
+	rc = lin_query_int(r, lin_sql(r, "PRAGMA user_version"), &v, e);
+	if (rc)
+		return rc;
+	if (v == LIN_SCHEMA_VERSION)
+		return 0;
+	if (v > LIN_SCHEMA_VERSION)
+		return lin_errf(e, EPROTO, "the registry's schema (version "
+		    "%lld) is newer than this program's (%d)", (long long)v,
+		    LIN_SCHEMA_VERSION);
+	if (r->flags & LIN_OPEN_RDONLY)
+		return lin_errf(e, EROFS, "the registry needs a schema "
+		    "upgrade, which a read-only open cannot do");
+	if ((rc = lin_tx_begin(r, e)))
+		return rc;
+	if (v < 1)
+		rc = lin_exec(r, lin_schema_sql, e);
+	if (rc == 0)
+		rc = lin_exec(r, "PRAGMA user_version = 1", e);
+	return lin_tx_end(r, rc, e);
+}
+
+int
+lin_reg_open(const char *path, int flags, struct lin_reg **out,
+    struct lin_err *e)
+{
+	struct lin_reg *r;
+	int rc;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return lin_errf(e, ENOMEM, "out of memory");
+	r->flags = flags;
+	/* The file is opened read-write even for a read-only mount: WAL
+	 * readers need the shared-memory index; EROFS comes from the engine. */
+	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = lin_db_err(r, e);
+		goto fail;
+	}
+	sqlite3_busy_timeout(r->db, LIN_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(r->db, 1);
+	for (int i = 0; lin_pragmas[i]; i++)
+		if ((rc = lin_exec(r, lin_pragmas[i], e)))
+			goto fail;
+	if ((rc = lin_migrate(r, e)))
+		goto fail;
+	if (!(flags & LIN_OPEN_RDONLY) && (rc = lin_reg_tick(r, e)) < 0)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	lin_reg_close(r);
+	return rc;
+}
+
+void
+lin_reg_close(struct lin_reg *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < LIN_STMT_CACHE; i++)
+		if (r->cache[i].stmt)
+			sqlite3_finalize(r->cache[i].stmt);
+	sqlite3_close(r->db);
+	free(r->mountpoint);
+	free(r);
+}
+
+bool
+lin_reg_readonly(const struct lin_reg *r)
+{
+	return (r->flags & LIN_OPEN_RDONLY) != 0;
+}
+
+void
+lin_reg_set_mountpoint(struct lin_reg *r, const char *mountpoint)
+{
+	free(r->mountpoint);
+	r->mountpoint = mountpoint ? strdup(mountpoint) : NULL;
+}
+
+const char *
+lin_reg_mountpoint(const struct lin_reg *r)
+{
+	return r->mountpoint;
+}
+
+int
+lin_reg_tick(struct lin_reg *r, struct lin_err *e)
+{
+	int64_t now = lin_now(), due;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (r->flags & LIN_OPEN_RDONLY)
+		return 0;
+	/* A cheap read first: most ticks find nothing to do and must not
+	 * take the write lock that other mounts are waiting for. */
+	st = lin_sql(r, "SELECT count(*) FROM revocations "
+	    "WHERE applied = 0 AND origin_id IS NULL AND at <= ?");
+	sqlite3_bind_int64(st, 1, now);
+	if ((rc = lin_query_int(r, st, &due, e)))
+		return rc;
+	if (due == 0)
+		return 0;
+	if ((rc = lin_tx_begin(r, e)))
+		return rc;
+	rc = lin_revoke_apply_due_tx(r, now, e);
+	return lin_tx_end(r, rc, e);
+}
+
+int64_t
+lin_reg_next_due(struct lin_reg *r)
+{
+	sqlite3_stmt *st = lin_sql(r, "SELECT min(at) FROM revocations "
+	    "WHERE applied = 0 AND origin_id IS NULL");
+	int64_t v = 0;
+
+	if (lin_query_int(r, st, &v, NULL))
+		return 0;
+	return v;
+}
+
+int
+lin_root_mode(struct lin_reg *r, mode_t *mode)
+{
+	int64_t v;
+
+	if (lin_query_int(r, lin_sql(r, "SELECT CAST(value AS INTEGER) "
+	    "FROM meta WHERE key = 'root_mode'"), &v, NULL) == 0)
+		*mode = (mode_t)v & 07777;
+	else
+		*mode = 0755;
+	return 0;
+}
+
+int
+lin_root_chmod(struct lin_reg *r, mode_t mode, struct lin_err *e)
+{
+	sqlite3_stmt *st;
+	char v[16];
+	int rc;
+
+	if ((rc = lin_tx_begin(r, e)))
+		return rc;
+	snprintf(v, sizeof(v), "%u", (unsigned)(mode & 07777));
+	st = lin_sql(r, "DELETE FROM meta WHERE key = 'root_mode'");
+	rc = lin_exec_stmt(r, st, e);
+	if (rc == 0) {
+		st = lin_sql(r, "INSERT INTO meta (key, value) "
+		    "VALUES ('root_mode', ?)");
+		sqlite3_bind_text(st, 1, v, -1, SQLITE_TRANSIENT);
+		rc = lin_exec_stmt(r, st, e);
+	}
+	return lin_tx_end(r, rc, e);
+}
