@@ -196,18 +196,11 @@ lin_needs_quote(unsigned char c)
  * split a line or a field: anything with a space, quote, backslash or
  * control character is quoted, with escapes that keep it on one line.
  */
-void
-lin_buf_putq(struct lin_buf *b, const char *s)
+static void
+lin_buf_quoted(struct lin_buf *b, const char *s)
 {
 	const unsigned char *p;
 
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (lin_needs_quote(*p))
-			break;
-	if (*p == '\0') {
-		lin_buf_puts(b, s);
-		return;
-	}
 	lin_buf_add(b, "\"", 1);
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
 		switch (*p) {
@@ -224,6 +217,26 @@ lin_buf_putq(struct lin_buf *b, const char *s)
 		}
 	}
 	lin_buf_add(b, "\"", 1);
+}
+
+void
+lin_buf_putq(struct lin_buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (lin_needs_quote(*p))
+			break;
+	if (*p == '\0' && p != (const unsigned char *)s)
+		lin_buf_puts(b, s);
+	else
+		lin_buf_quoted(b, s);
+}
+
+void
+lin_buf_putqq(struct lin_buf *b, const char *s)
+{
+	lin_buf_quoted(b, s);
 }
 
 /* The buffer is left empty (data NULL) but usable: add and free work. */

@@ -47,6 +47,8 @@ void lin_buf_printf(struct lin_buf *b, const char *fmt, ...)
 /* Append s as an event/record field value: bare when it has no space, quote,
  * backslash or control character, else double-quoted with \" \\ \n escapes. */
 void lin_buf_putq(struct lin_buf *b, const char *s);
+/* The same, always quoted (the `why` of an errors line). */
+void lin_buf_putqq(struct lin_buf *b, const char *s);
 /* Take ownership of the data (the buffer is left empty). */
 char *lin_buf_steal(struct lin_buf *b);
 

@@ -35,6 +35,8 @@ bool lin_reg_readonly(const struct lin_reg *r);
  * without a mount). */
 void lin_reg_set_mountpoint(struct lin_reg *r, const char *mountpoint);
 const char *lin_reg_mountpoint(const struct lin_reg *r);
+/* The version of the SQLite library in use, for --version. */
+const char *lin_sqlite_version(void);
 /* Apply scheduled revocations whose time has come (rollback, events).
  * Returns how many took effect, or a negative errno. */
 int  lin_reg_tick(struct lin_reg *r, struct lin_err *e);
@@ -95,6 +97,7 @@ enum lin_owner {
 };
 struct lin_label {
 	int64_t id;
+	int64_t owner_id;
 	char    key[LIN_KEY_MAX];
 	int64_t mtime;
 };

@@ -346,3 +346,9 @@ lin_root_chmod(struct lin_reg *r, mode_t mode, struct lin_err *e)
 	}
 	return lin_tx_end(r, rc, e);
 }
+
+const char *
+lin_sqlite_version(void)
+{
+	return sqlite3_libversion();
+}

@@ -38,6 +38,7 @@ label_fetch(struct lin_reg *r, sqlite3_stmt *st, struct lin_label *out,
 			strlcpy(out->key, lin_col_text(st, 1),
 			    sizeof(out->key));
 			out->mtime = sqlite3_column_int64(st, 3);
+			out->owner_id = sqlite3_column_int64(st, 4);
 		}
 		rc = 0;
 		if (value && (*value = strdup(lin_col_text(st, 2))) == NULL)
@@ -55,7 +56,7 @@ int
 lin_label_get(struct lin_reg *r, enum lin_owner o, int64_t owner_id,
     const char *key, struct lin_label *out, char **value, struct lin_err *e)
 {
-	sqlite3_stmt *st = lin_sql(r, "SELECT id, key, value, mtime "
+	sqlite3_stmt *st = lin_sql(r, "SELECT id, key, value, mtime, owner_id "
 	    "FROM labels WHERE owner_kind = ? AND owner_id = ? AND key = ?");
 
 	sqlite3_bind_int(st, 1, (int)o);
@@ -68,7 +69,7 @@ int
 lin_label_by_id(struct lin_reg *r, enum lin_owner o, int64_t label_id,
     struct lin_label *out, char **value, struct lin_err *e)
 {
-	sqlite3_stmt *st = lin_sql(r, "SELECT id, key, value, mtime "
+	sqlite3_stmt *st = lin_sql(r, "SELECT id, key, value, mtime, owner_id "
 	    "FROM labels WHERE id = ? AND owner_kind = ?");
 
 	sqlite3_bind_int64(st, 1, label_id);

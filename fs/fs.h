@@ -1,0 +1,135 @@
+/*
+ * fs.h — the FUSE front of lineagefs: the mount's shared state, the node
+ * table that describes the whole visible tree (SPEC §2) as data, inode
+ * numbers computed from (node kind, row id), and the refusals log.
+ *
+ * The front holds no copy of the tree: every lookup is a table step plus
+ * one indexed query in the engine.  It knows nothing of SQL.
+ */
+#ifndef LINEAGEFS_FS_H
+#define LINEAGEFS_FS_H
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "lineage/lineage.h"
+
+/* Node kinds: one per row of the node table (nodes.c). */
+enum nk {
+	NK_ROOT,
+	NK_BUCKETS, NK_BYID, NK_ARTS, NK_EVENTS, NK_ERRORS, NK_GRAPH,
+	NK_BUCKET,
+	NK_B_DESC, NK_B_LABELS, NK_B_LABEL, NK_B_CREATED, NK_B_IMPORT,
+	NK_B_ITERS, NK_B_VERSIONS, NK_B_CHANNELS,
+	NK_ITER,
+	NK_I_ID, NK_I_VERSION, NK_I_CREATED, NK_I_COMPLETE, NK_I_STATUS,
+	NK_I_ANCESTRY, NK_I_PARENT, NK_I_PARENTS, NK_I_CHILDREN,
+	NK_I_ANCESTORS, NK_I_DESCENDANTS, NK_I_TREE, NK_I_CHANNELS,
+	NK_I_REVOKE, NK_I_RESTORE, NK_I_BUILDS,
+	NK_PARENT_LINK, NK_CHILD_LINK,
+	NK_BUILD,
+	NK_BD_PLATFORM, NK_BD_SOURCE, NK_BD_LABELS, NK_BD_LABEL, NK_BD_ARTS,
+	NK_ARTIFACT,
+	NK_VERSION_LINK, NK_LATEST_LINK, NK_CHANNEL_LINK,
+	NK_BYID_LINK, NK_ART_LINK,
+	NK_COUNT
+};
+
+/* Inode numbers: kind in the top 16 bits, row id below.  The root is
+ * (NK_ROOT, 1) == FUSE_ROOT_ID; row ids are never reused by the store. */
+#define INO_SHIFT 48
+static inline fuse_ino_t
+ino_make(enum nk k, int64_t id)
+{
+	return ((fuse_ino_t)k << INO_SHIFT) | ((fuse_ino_t)id &
+	    (((fuse_ino_t)1 << INO_SHIFT) - 1));
+}
+static inline enum nk ino_kind(fuse_ino_t ino) { return (enum nk)(ino >> INO_SHIFT); }
+static inline int64_t ino_id(fuse_ino_t ino) { return (int64_t)(ino & (((fuse_ino_t)1 << INO_SHIFT) - 1)); }
+
+struct fs {
+	struct lin_reg   *reg;
+	pthread_mutex_t   lock;        /* the engine is used by one thread at a time */
+	struct fuse_session *se;
+	const char       *mountpoint;
+	uid_t             uid;         /* who mounted: owns the top of the tree */
+	gid_t             gid;
+	int64_t           mounted;     /* time of the mount: mtime of fixed dirs */
+	bool              ro;
+	bool              deny_revoked;
+	double            timeout;     /* entry and attribute timeout */
+};
+
+/* One operation in progress: who asks, and the refusal's reason. */
+struct op {
+	struct fs       *fs;
+	struct lin_actor actor;
+	gid_t            groups[64];
+	struct lin_err   err;
+};
+
+/* What a node's stat handler reports; the front derives the rest. */
+struct nstat {
+	int64_t mtime;
+	int64_t bucket;     /* owning bucket's id, 0 for the mounter's nodes */
+	uid_t   uid;
+	gid_t   gid;
+	mode_t  bmode;      /* the bucket's (or buckets/') permission bits */
+};
+
+/* Permission classes: the node's mode is derived from its bucket's. */
+enum perm { P_DIR, P_RW, P_RO, P_WO, P_LNK, P_TOPDIR, P_TOPRO };
+
+/* Flags of a node. */
+#define NF_CLEAR   0x01   /* `: > FILE` (open O_TRUNC, no write) clears it */
+#define NF_STREAM  0x02   /* written in pieces (import): one document */
+#define NF_CONTROL 0x04   /* a control write: O_TRUNC does nothing */
+#define NF_LOG     0x08   /* read at offsets from the engine (events) */
+#define NF_ARTIFACT 0x10  /* an artifact's value: deny_revoked applies */
+
+struct node {
+	const char *name;        /* fixed name, or NULL for a pattern child */
+	enum nk     parent;
+	mode_t      type;        /* S_IFDIR, S_IFREG or S_IFLNK */
+	enum perm   perm;
+	int         flags;
+	/* Pattern children: name -> id, and the listing. */
+	int (*lookup)(struct op *o, int64_t pid, const char *name, int64_t *id);
+	int (*list)(struct op *o, int64_t pid, int64_t after, lin_each_fn fn,
+	    void *ctx);
+	/* The parent's id and this node's name (pattern children). */
+	int (*up)(struct op *o, int64_t id, int64_t *pid, struct lin_buf *name);
+	/* Existence, mtime and owner. */
+	int (*stat)(struct op *o, int64_t id, struct nstat *st);
+	int (*read)(struct op *o, int64_t id, struct lin_buf *out);
+	int (*size)(struct op *o, int64_t id, int64_t *size);
+	int (*pread)(struct op *o, int64_t id, int64_t off, size_t len,
+	    struct lin_buf *out);
+	int (*write)(struct op *o, int64_t id, const char *buf, size_t len);
+	int (*readlink)(struct op *o, int64_t id, struct lin_buf *out);
+	/* Creating a pattern child in directory pid (mkdir, create, symlink:
+	 * target is the symlink's). */
+	int (*make)(struct op *o, int64_t pid, const char *name, mode_t mode,
+	    const char *target, int64_t *id);
+	int (*remove)(struct op *o, int64_t id);
+	int (*rename)(struct op *o, int64_t pid, const char *from,
+	    const char *to);
+};
+
+extern const struct node fs_nodes[NK_COUNT];
+
+/* nodes.c: path of a node relative to the mount root. */
+int fs_node_path(struct op *o, enum nk k, int64_t id, struct lin_buf *out);
+
+/* errors.c: the mount's recent refusals (SPEC §9). */
+void fs_errors_add(struct op *o, const char *opname, const char *path,
+    int code);
+void fs_errors_render(struct lin_buf *out, int64_t *mtime);
+
+/* ops.c */
+extern const struct fuse_lowlevel_ops fs_ops;
+void fs_op_init(struct op *o, struct fs *fs, fuse_req_t req);
+
+#endif

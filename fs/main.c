@@ -1,0 +1,210 @@
+/*
+ * main.c — lineagefs(1): mount a lineagefs registry.
+ *
+ *	lineagefs [-f] [-d] [-o OPT[,OPT...]] REGISTRY MOUNTPOINT
+ *
+ * Opens (or creates) the SQLite registry, mounts it with the low-level
+ * FUSE API and serves requests on several threads.  A ticker thread makes
+ * scheduled revocations take effect on time.  Works from /etc/fstab
+ * through mount.fuse3, which runs it without -f.
+ */
+#include <err.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+struct opts {
+	char *registry;
+	char *mountpoint;
+	int   foreground;
+	int   debug;
+	int   ro;
+	int   deny_revoked;
+	int   help;
+	int   version;
+	int   single;
+};
+
+#define OPT(t, p) { t, offsetof(struct opts, p), 1 }
+static const struct fuse_opt opt_spec[] = {
+	OPT("-f", foreground),
+	OPT("-d", debug),
+	OPT("debug", debug),
+	OPT("-s", single),
+	OPT("ro", ro),
+	OPT("deny_revoked", deny_revoked),
+	OPT("-h", help),
+	OPT("--help", help),
+	OPT("-V", version),
+	OPT("--version", version),
+	FUSE_OPT_KEY("rw", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("defaults", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("default_permissions", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nouser", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_END
+};
+
+static int
+opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct opts *o = data;
+
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;	/* a FUSE option: keep it */
+	if (o->registry == NULL) {
+		o->registry = strdup(arg);
+		return 0;
+	}
+	if (o->mountpoint == NULL) {
+		o->mountpoint = strdup(arg);
+		return 0;
+	}
+	errx(2, "too many arguments: %s", arg);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: lineagefs [-f] [-d] [-o OPT[,OPT...]] REGISTRY MOUNTPOINT\n"
+"\n"
+"Mount the lineagefs registry REGISTRY (a SQLite file, created empty if it\n"
+"does not exist) on MOUNTPOINT: buckets, iterations, builds, artifacts and\n"
+"channels as directories, files and symlinks; writing to an iteration's\n"
+"revoke file revokes it and every image built from it.\n"
+"\n"
+"  -f                 stay in the foreground\n"
+"  -d, -o debug       print every FUSE request (implies -f)\n"
+"  -s                 serve requests on one thread\n"
+"  -o ro              read-only: every change fails with EROFS\n"
+"  -o deny_revoked    reading an artifact of a revoked iteration fails\n"
+"                     with EKEYREVOKED\n"
+"  -o allow_other     let other users use the mount (permissions are\n"
+"                     always enforced: default_permissions is always on)\n"
+"  -h, --help         this help\n"
+"  -V, --version      the version\n"
+"\n"
+"Other -o options are FUSE's own (see mount.fuse3(8)).  Unmount with\n"
+"fusermount3 -u MOUNTPOINT.  See lineagefs(1) for the tree and the\n"
+"grammar of every control file.\n");
+}
+
+static volatile sig_atomic_t ticker_stop;
+
+/* Scheduled revocations take effect within a second of their time. */
+static void *
+ticker(void *arg)
+{
+	struct fs *fs = arg;
+	struct timespec ts = { 0, 250 * 1000 * 1000 };
+
+	while (!ticker_stop) {
+		struct lin_err e = { 0 };
+
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&fs->lock);
+		if (lin_reg_tick(fs->reg, &e) < 0)
+			fprintf(stderr, "lineagefs: scheduled revocations: "
+			    "%s\n", e.msg);
+		pthread_mutex_unlock(&fs->lock);
+	}
+	return NULL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_loop_config *lc;
+	struct opts op = { 0 };
+	struct lin_err e = { 0 };
+	struct fs fs = { 0 };
+	char mnt[PATH_MAX];
+	pthread_t tick;
+	int rc;
+
+	if (fuse_opt_parse(&args, &op, opt_spec, opt_proc) == -1)
+		return 2;
+	if (op.help) {
+		usage(stdout);
+		return 0;
+	}
+	if (op.version) {
+		printf("lineagefs %s (libfuse %s, SQLite %s)\n", LINEAGE_VERSION,
+		    fuse_pkgversion(), lin_sqlite_version());
+		return 0;
+	}
+	if (op.registry == NULL || op.mountpoint == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (realpath(op.mountpoint, mnt) == NULL)
+		err(1, "%s", op.mountpoint);
+	if (op.debug) {
+		op.foreground = 1;
+		fuse_opt_add_arg(&args, "-odebug");
+	}
+	fuse_opt_add_arg(&args, "-odefault_permissions");
+	fuse_opt_add_arg(&args, "-osubtype=lineagefs");
+	{
+		char fsname[PATH_MAX + 16];
+
+		snprintf(fsname, sizeof(fsname), "-ofsname=%s", op.registry);
+		fuse_opt_add_arg(&args, fsname);
+	}
+
+	if (lin_reg_open(op.registry, op.ro ? LIN_OPEN_RDONLY : 0, &fs.reg,
+	    &e) < 0)
+		errx(1, "%s: %s", op.registry, e.msg);
+	lin_reg_set_mountpoint(fs.reg, mnt);
+	pthread_mutex_init(&fs.lock, NULL);
+	fs.mountpoint = mnt;
+	fs.uid = getuid();
+	fs.gid = getgid();
+	fs.mounted = lin_now();
+	fs.ro = op.ro;
+	fs.deny_revoked = op.deny_revoked;
+	fs.timeout = 0;
+
+	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
+	if (fs.se == NULL)
+		errx(1, "cannot start a FUSE session (bad -o option?)");
+	if (fuse_set_signal_handlers(fs.se) != 0)
+		errx(1, "cannot set signal handlers");
+	if (fuse_session_mount(fs.se, mnt) != 0)
+		errx(1, "cannot mount on %s", mnt);
+	fuse_daemonize(op.foreground);
+	if (pthread_create(&tick, NULL, ticker, &fs) != 0)
+		errx(1, "cannot start the ticker thread");
+
+	if (op.single) {
+		rc = fuse_session_loop(fs.se);
+	} else {
+		lc = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_max_threads(lc, 16);
+		rc = fuse_session_loop_mt(fs.se, lc);
+		fuse_loop_cfg_destroy(lc);
+	}
+
+	ticker_stop = 1;
+	pthread_join(tick, NULL);
+	fuse_session_unmount(fs.se);
+	fuse_remove_signal_handlers(fs.se);
+	fuse_session_destroy(fs.se);
+	lin_reg_close(fs.reg);
+	fuse_opt_free_args(&args);
+	return rc ? 1 : 0;
+}

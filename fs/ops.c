@@ -1,0 +1,912 @@
+/*
+ * ops.c — the FUSE low-level operations, all answered through the node
+ * table: attributes derived from the owning bucket, listings from the
+ * engine's cursors, file contents rendered at open into a per-open buffer
+ * (so a reader sees one consistent snapshot), and writes handed whole to
+ * the engine so that a refusal fails the write(2) that caused it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/fs.h>
+#include <sys/statvfs.h>
+
+#include "fs.h"
+
+#define NAME_MAX_BYTES 255
+#define DIR_OFF_PATTERN 64	/* readdir offsets past the fixed entries */
+
+/* An open file. */
+struct handle {
+	struct lin_buf data;     /* the snapshot read(2) serves */
+	struct lin_buf doc;      /* NF_STREAM: the document being written */
+	bool           trunc;    /* opened with O_TRUNC and not written yet */
+	bool           wrote;
+	bool           done;     /* NF_STREAM: the document was imported */
+};
+
+void
+fs_op_init(struct op *o, struct fs *fs, fuse_req_t req)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	int n;
+
+	memset(o, 0, sizeof(*o));
+	o->fs = fs;
+	o->actor.uid = c->uid;
+	o->actor.gid = c->gid;
+	n = fuse_req_getgroups(req, 64, o->groups);
+	o->actor.groups = o->groups;
+	o->actor.ngroups = n < 0 ? 0 : (n > 64 ? 64 : n);
+}
+
+static struct fs *
+req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+#define BEGIN(req) \
+	struct op op_, *o = &op_; \
+	fs_op_init(o, req_fs(req), req); \
+	pthread_mutex_lock(&o->fs->lock)
+#define END() pthread_mutex_unlock(&o->fs->lock)
+
+/* Reply with an error; refusals of changes (and of reads that are not a
+ * plain "no such name") get a line in `errors`. */
+static void
+refuse(fuse_req_t req, struct op *o, const char *opname, enum nk k,
+    int64_t id, const char *name, int rc)
+{
+	int code = rc < 0 ? -rc : EIO;
+
+	if (code != ENOENT || strcmp(opname, "lookup") != 0) {
+		struct lin_buf path;
+
+		lin_buf_init(&path);
+		if (fs_node_path(o, k, id, &path) != 0)
+			lin_buf_reset(&path);
+		if (name)
+			lin_buf_printf(&path, "%s%s", path.len ? "/" : "", name);
+		if (o->err.code != code)
+			lin_errf(&o->err, code, "%s", strerror(code));
+		fs_errors_add(o, opname, path.data ? path.data : "", code);
+		lin_buf_free(&path);
+	}
+	END();
+	fuse_reply_err(req, code);
+}
+
+static mode_t
+node_mode(const struct node *nd, const struct nstat *ns)
+{
+	mode_t b = ns->bmode;
+
+	switch (nd->perm) {
+	case P_DIR:
+		return S_IFDIR | b;
+	case P_TOPDIR:
+		return S_IFDIR | 0555;
+	case P_TOPRO:
+		return S_IFREG | 0444;
+	case P_RW:
+		return S_IFREG | (b & 0444) | (b & 0200);
+	case P_RO:
+		return S_IFREG | (b & 0444);
+	case P_WO:
+		return S_IFREG | (b & 0200);
+	case P_LNK:
+		return S_IFLNK | 0777;
+	}
+	return 0;
+}
+
+/* Render a file's whole content (or a symlink's target). */
+static int
+node_content(struct op *o, enum nk k, int64_t id, struct lin_buf *out)
+{
+	const struct node *nd = &fs_nodes[k];
+
+	if (nd->readlink)
+		return nd->readlink(o, id, out);
+	if (nd->read)
+		return nd->read(o, id, out);
+	return 0;
+}
+
+static int
+node_attr(struct op *o, enum nk k, int64_t id, struct stat *st)
+{
+	const struct node *nd = &fs_nodes[k];
+	struct nstat ns = { 0 };
+	int rc;
+
+	ns.uid = o->fs->uid;
+	ns.gid = o->fs->gid;
+	ns.bmode = 0755;
+	if ((rc = nd->stat(o, id, &ns)))
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino_make(k, id);
+	st->st_mode = node_mode(nd, &ns);
+	st->st_nlink = nd->type == S_IFDIR ? 2 : 1;
+	st->st_uid = ns.uid;
+	st->st_gid = ns.gid;
+	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = ns.mtime;
+	st->st_blksize = 4096;
+	if (nd->type == S_IFDIR) {
+		st->st_size = 4096;
+	} else if (nd->size) {
+		int64_t sz;
+
+		if ((rc = nd->size(o, id, &sz)))
+			return rc;
+		st->st_size = sz;
+	} else {
+		struct lin_buf b;
+
+		lin_buf_init(&b);
+		/* A file deny_revoked refuses still has its true size. */
+		rc = node_content(o, k, id, &b);
+		st->st_size = (off_t)b.len;
+		lin_buf_free(&b);
+		if (rc && rc != -EKEYREVOKED)
+			return rc;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+/* Find the child `name` of directory (k, id). */
+static int
+node_lookup(struct op *o, enum nk k, int64_t id, const char *name,
+    enum nk *ck, int64_t *cid)
+{
+	enum nk pattern = NK_COUNT;
+	struct nstat ns = { 0 };
+	int rc;
+
+	if (strlen(name) > NAME_MAX_BYTES)
+		return lin_errf(&o->err, ENAMETOOLONG, "name too long");
+	for (int i = 1; i < NK_COUNT; i++) {
+		const struct node *nd = &fs_nodes[i];
+
+		if (nd->parent != k || i == NK_ROOT)
+			continue;
+		if (nd->name == NULL) {
+			pattern = (enum nk)i;
+			continue;
+		}
+		if (strcmp(nd->name, name) != 0)
+			continue;
+		/* Fixed children of the tree's top share id 1. */
+		*ck = (enum nk)i;
+		*cid = (k == NK_ROOT || k == NK_BUCKETS) ? 1 : id;
+		if ((rc = nd->stat(o, *cid, &ns)))
+			return rc;
+		return 0;
+	}
+	if (pattern == NK_COUNT)
+		return lin_errf(&o->err, ENOENT, "no such file");
+	*ck = pattern;
+	return fs_nodes[pattern].lookup(o, id, name, cid);
+}
+
+static void
+entry_reply(fuse_req_t req, struct op *o, enum nk k, int64_t id)
+{
+	struct fuse_entry_param ep;
+	int rc;
+
+	memset(&ep, 0, sizeof(ep));
+	if ((rc = node_attr(o, k, id, &ep.attr))) {
+		refuse(req, o, "lookup", k, id, NULL, rc);
+		return;
+	}
+	ep.ino = ep.attr.st_ino;
+	ep.generation = 1;
+	ep.attr_timeout = o->fs->timeout;
+	ep.entry_timeout = o->fs->timeout;
+	END();
+	fuse_reply_entry(req, &ep);
+}
+
+static void
+op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	enum nk ck;
+	int64_t cid;
+	int rc;
+	BEGIN(req);
+
+	rc = node_lookup(o, ino_kind(parent), ino_id(parent), name, &ck, &cid);
+	if (rc) {
+		END();
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	entry_reply(req, o, ck, cid);
+}
+
+static void
+op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int rc;
+	BEGIN(req);
+
+	if (ino_kind(ino) >= NK_COUNT) {
+		END();
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	rc = node_attr(o, ino_kind(ino), ino_id(ino), &st);
+	END();
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, o->fs->timeout);
+}
+
+/* Truncating a value file to 0 clears it; a control file ignores it. */
+static int
+node_truncate(struct op *o, enum nk k, int64_t id, off_t size)
+{
+	const struct node *nd = &fs_nodes[k];
+
+	if (nd->type != S_IFREG)
+		return lin_errf(&o->err, EISDIR, "not a file");
+	if (o->fs->ro)
+		return lin_errf(&o->err, EROFS, "the mount is read-only");
+	if (!(nd->flags & NF_CLEAR) || size != 0)
+		return 0;
+	return nd->write(o, id, "", 0);
+}
+
+static int
+node_chmod_chown(struct op *o, enum nk k, int64_t id, struct stat *attr,
+    int to_set)
+{
+	struct lin_err *e = &o->err;
+
+	if (k == NK_BUCKETS && (to_set & FUSE_SET_ATTR_MODE) &&
+	    !(to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		return lin_root_chmod(o->fs->reg, attr->st_mode & 07777, e);
+	if (k != NK_BUCKET)
+		return lin_errf(e, EPERM, "owner and mode are kept per bucket: "
+		    "chown or chmod the bucket's directory");
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		int rc = lin_bucket_chown(o->fs->reg, &o->actor, id,
+		    (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
+		    (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1, e);
+
+		if (rc)
+			return rc;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE)
+		return lin_bucket_chmod(o->fs->reg, &o->actor, id,
+		    attr->st_mode & 07777, e);
+	return 0;
+}
+
+static void
+op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+    struct fuse_file_info *fi)
+{
+	enum nk k = ino_kind(ino);
+	int64_t id = ino_id(ino);
+	struct stat st;
+	int rc = 0;
+	BEGIN(req);
+
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+	    FUSE_SET_ATTR_GID))
+		rc = node_chmod_chown(o, k, id, attr, to_set);
+	if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+		rc = node_truncate(o, k, id, attr->st_size);
+	/* Times follow the data: touch(1) is accepted and changes nothing. */
+	if (rc == 0)
+		rc = node_attr(o, k, id, &st);
+	if (rc) {
+		refuse(req, o, "setattr", k, id, NULL, rc);
+		return;
+	}
+	END();
+	fuse_reply_attr(req, &st, o->fs->timeout);
+}
+
+static void
+op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct lin_buf b;
+	int rc;
+	BEGIN(req);
+
+	lin_buf_init(&b);
+	if (fs_nodes[ino_kind(ino)].readlink == NULL)
+		rc = -EINVAL;
+	else
+		rc = fs_nodes[ino_kind(ino)].readlink(o, ino_id(ino), &b);
+	END();
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_readlink(req, b.data ? b.data : "");
+	lin_buf_free(&b);
+}
+
+/* The pattern child kind of directory kind k with type t. */
+static enum nk
+pattern_child(enum nk k, mode_t t)
+{
+	for (int i = 1; i < NK_COUNT; i++)
+		if (fs_nodes[i].parent == k && fs_nodes[i].name == NULL &&
+		    fs_nodes[i].type == t)
+			return (enum nk)i;
+	return NK_COUNT;
+}
+
+/* mkdir, create and symlink: make a pattern child. */
+static int
+node_make(struct op *o, fuse_ino_t parent, const char *name, mode_t t,
+    mode_t mode, const char *target, enum nk *ck, int64_t *cid)
+{
+	enum nk k = ino_kind(parent);
+
+	if (strlen(name) > NAME_MAX_BYTES)
+		return lin_errf(&o->err, ENAMETOOLONG, "name too long");
+	if (o->fs->ro)
+		return lin_errf(&o->err, EROFS, "the mount is read-only");
+	for (int i = 1; i < NK_COUNT; i++)
+		if (fs_nodes[i].parent == k && fs_nodes[i].name &&
+		    strcmp(fs_nodes[i].name, name) == 0)
+			return lin_errf(&o->err, k == NK_B_CHANNELS ? EPERM :
+			    EEXIST, k == NK_B_CHANNELS ? "latest is managed: "
+			    "it always points at the newest valid version" :
+			    "%s is a fixed file", name);
+	*ck = pattern_child(k, t);
+	if (*ck == NK_COUNT || fs_nodes[*ck].make == NULL)
+		return lin_errf(&o->err, EPERM, "nothing of that kind can be "
+		    "created here");
+	return fs_nodes[*ck].make(o, ino_id(parent), name, mode, target, cid);
+}
+
+static void
+op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	enum nk ck;
+	int64_t cid;
+	int rc;
+	BEGIN(req);
+
+	rc = node_make(o, parent, name, S_IFDIR, mode, NULL, &ck, &cid);
+	if (rc) {
+		refuse(req, o, "mkdir", ino_kind(parent), ino_id(parent), name,
+		    rc);
+		return;
+	}
+	entry_reply(req, o, ck, cid);
+}
+
+static void
+op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
+    const char *name)
+{
+	enum nk ck;
+	int64_t cid;
+	int rc;
+	BEGIN(req);
+
+	rc = node_make(o, parent, name, S_IFLNK, 0777, target, &ck, &cid);
+	if (rc) {
+		refuse(req, o, "symlink", ino_kind(parent), ino_id(parent),
+		    name, rc);
+		return;
+	}
+	entry_reply(req, o, ck, cid);
+}
+
+static void
+op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    dev_t rdev)
+{
+	enum nk ck;
+	int64_t cid;
+	int rc;
+	BEGIN(req);
+
+	if (!S_ISREG(mode))
+		rc = lin_errf(&o->err, EPERM, "only regular files here");
+	else
+		rc = node_make(o, parent, name, S_IFREG, mode, NULL, &ck, &cid);
+	if (rc) {
+		refuse(req, o, "mknod", ino_kind(parent), ino_id(parent), name,
+		    rc);
+		return;
+	}
+	entry_reply(req, o, ck, cid);
+}
+
+static void
+node_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
+    const char *opname)
+{
+	enum nk ck;
+	int64_t cid;
+	int rc;
+	BEGIN(req);
+
+	rc = node_lookup(o, ino_kind(parent), ino_id(parent), name, &ck, &cid);
+	if (rc == 0 && o->fs->ro)
+		rc = lin_errf(&o->err, EROFS, "the mount is read-only");
+	if (rc == 0 && fs_nodes[ck].remove == NULL)
+		rc = lin_errf(&o->err, EPERM, "%s cannot be removed", name);
+	if (rc == 0)
+		rc = fs_nodes[ck].remove(o, cid);
+	if (rc) {
+		refuse(req, o, opname, ino_kind(parent), ino_id(parent), name,
+		    rc);
+		return;
+	}
+	END();
+	fuse_reply_err(req, 0);
+}
+
+static void
+op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	node_remove(req, parent, name, "unlink");
+}
+
+static void
+op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	node_remove(req, parent, name, "rmdir");
+}
+
+static void
+op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+    fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	enum nk k = ino_kind(parent), ck;
+	int64_t cid;
+	int rc = 0;
+	BEGIN(req);
+
+	if (o->fs->ro)
+		rc = lin_errf(&o->err, EROFS, "the mount is read-only");
+	else if (flags & RENAME_EXCHANGE)
+		rc = lin_errf(&o->err, EINVAL, "exchanging is not supported");
+	else if (parent != newparent)
+		rc = lin_errf(&o->err, EXDEV, "only channels can be renamed, "
+		    "within their bucket");
+	else if (strlen(newname) > NAME_MAX_BYTES)
+		rc = lin_errf(&o->err, ENAMETOOLONG, "name too long");
+	else if ((flags & RENAME_NOREPLACE) &&
+	    node_lookup(o, k, ino_id(parent), newname, &ck, &cid) == 0)
+		rc = lin_errf(&o->err, EEXIST, "%s exists", newname);
+	else if ((rc = node_lookup(o, k, ino_id(parent), name, &ck, &cid)) ==
+	    0 && fs_nodes[ck].rename == NULL)
+		rc = lin_errf(&o->err, ck == NK_LATEST_LINK ? EPERM : EPERM,
+		    ck == NK_LATEST_LINK ? "latest is managed: it always "
+		    "points at the newest valid version" : "only channels "
+		    "can be renamed");
+	if (rc == 0)
+		rc = fs_nodes[ck].rename(o, ino_id(parent), name, newname);
+	if (rc) {
+		refuse(req, o, "rename", k, ino_id(parent), name, rc);
+		return;
+	}
+	END();
+	fuse_reply_err(req, 0);
+}
+
+static bool
+wants_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+static int
+handle_open(struct op *o, enum nk k, int64_t id, struct fuse_file_info *fi,
+    struct handle **hp)
+{
+	const struct node *nd = &fs_nodes[k];
+	struct handle *h;
+	int rc = 0;
+
+	if (nd->type != S_IFREG)
+		return lin_errf(&o->err, EISDIR, "not a file");
+	if (wants_write(fi->flags) && o->fs->ro)
+		return lin_errf(&o->err, EROFS, "the mount is read-only");
+	if (wants_write(fi->flags) && nd->write == NULL)
+		return lin_errf(&o->err, EACCES, "read-only file");
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return lin_errf(&o->err, ENOMEM, "out of memory");
+	lin_buf_init(&h->data);
+	lin_buf_init(&h->doc);
+	h->trunc = (fi->flags & O_TRUNC) != 0;
+	if ((fi->flags & O_ACCMODE) != O_WRONLY && nd->read)
+		rc = nd->read(o, id, &h->data);
+	if (rc) {
+		lin_buf_free(&h->data);
+		free(h);
+		return rc;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = (nd->flags & (NF_LOG | NF_CONTROL)) != 0;
+	fi->keep_cache = 0;
+	fi->nonseekable = 0;
+	*hp = h;
+	return 0;
+}
+
+static void
+op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h;
+	int rc;
+	BEGIN(req);
+
+	rc = handle_open(o, ino_kind(ino), ino_id(ino), fi, &h);
+	if (rc) {
+		refuse(req, o, "open", ino_kind(ino), ino_id(ino), NULL, rc);
+		return;
+	}
+	END();
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		lin_buf_free(&h->data);
+		free(h);
+	}
+}
+
+static void
+op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+    struct fuse_file_info *fi)
+{
+	struct fuse_entry_param ep;
+	struct handle *h;
+	enum nk ck;
+	int64_t cid;
+	int rc;
+	BEGIN(req);
+
+	rc = node_make(o, parent, name, S_IFREG, mode, NULL, &ck, &cid);
+	if (rc == 0)
+		rc = node_attr(o, ck, cid, &ep.attr);
+	if (rc == 0)
+		rc = handle_open(o, ck, cid, fi, &h);
+	if (rc) {
+		refuse(req, o, "create", ino_kind(parent), ino_id(parent), name,
+		    rc);
+		return;
+	}
+	memset(&ep, 0, sizeof(ep));
+	node_attr(o, ck, cid, &ep.attr);
+	ep.ino = ep.attr.st_ino;
+	ep.generation = 1;
+	ep.attr_timeout = ep.entry_timeout = o->fs->timeout;
+	h->trunc = false;
+	END();
+	fuse_reply_create(req, &ep, fi);
+}
+
+static void
+op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	const struct node *nd = &fs_nodes[ino_kind(ino)];
+	struct lin_buf b;
+	int rc;
+
+	if (nd->pread) {
+		BEGIN(req);
+		lin_buf_init(&b);
+		rc = nd->pread(o, ino_id(ino), off, size, &b);
+		END();
+		if (rc)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_buf(req, b.data, b.len);
+		lin_buf_free(&b);
+		return;
+	}
+	if (off < 0 || (size_t)off >= h->data.len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > h->data.len - (size_t)off)
+		size = h->data.len - (size_t)off;
+	fuse_reply_buf(req, h->data.data + off, size);
+}
+
+/* Is the document a whole JSON value (balanced outside strings)?  Only to
+ * know when to import: the engine parses it properly. */
+static bool
+doc_complete(const char *s, size_t n)
+{
+	int depth = 0;
+	bool str = false, esc = false, seen = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				str = false;
+			continue;
+		}
+		if (c == '"')
+			str = true;
+		else if (c == '{' || c == '[') {
+			depth++;
+			seen = true;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return seen && depth <= 0 && !str;
+}
+
+static int
+stream_write(struct op *o, enum nk k, int64_t id, struct handle *h,
+    const char *buf, size_t size, off_t off)
+{
+	int rc;
+
+	if (h->done)
+		return lin_errf(&o->err, EINVAL, "the document was already "
+		    "imported: write it again in a new open");
+	if ((size_t)off != h->doc.len)
+		return lin_errf(&o->err, EINVAL, "a document is written "
+		    "from the start, in order");
+	if (h->doc.len + size > 64u << 20)
+		return lin_errf(&o->err, EFBIG, "a manifest is at most 64 MiB");
+	lin_buf_add(&h->doc, buf, size);
+	if (!doc_complete(h->doc.data, h->doc.len))
+		return 0;
+	h->done = true;
+	rc = fs_nodes[k].write(o, id, h->doc.data, h->doc.len);
+	return rc;
+}
+
+static void
+op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+    off_t off, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	enum nk k = ino_kind(ino);
+	int64_t id = ino_id(ino);
+	int rc;
+	BEGIN(req);
+
+	if (o->fs->ro)
+		rc = lin_errf(&o->err, EROFS, "the mount is read-only");
+	else if (fs_nodes[k].flags & NF_STREAM)
+		rc = stream_write(o, k, id, h, buf, size, off);
+	else if (off != 0)
+		rc = lin_errf(&o->err, EINVAL, "a value is written whole, in "
+		    "one write at the start of the file");
+	else
+		rc = fs_nodes[k].write(o, id, buf, size);
+	if (rc) {
+		refuse(req, o, "write", k, id, NULL, rc);
+		return;
+	}
+	h->wrote = true;
+	h->trunc = false;
+	END();
+	fuse_reply_write(req, size);
+}
+
+/* close(2): a document not yet complete is imported now (its error comes
+ * back from close); `: > FILE` clears a value. */
+static void
+op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	const struct node *nd = &fs_nodes[ino_kind(ino)];
+	int rc = 0;
+	BEGIN(req);
+
+	if ((nd->flags & NF_STREAM) && !h->done && h->doc.len > 0) {
+		h->done = true;
+		rc = nd->write(o, ino_id(ino), h->doc.data, h->doc.len);
+	} else if (h->trunc && !o->fs->ro && (nd->flags & NF_CLEAR)) {
+		h->trunc = false;
+		rc = nd->write(o, ino_id(ino), "", 0);
+	}
+	if (rc) {
+		refuse(req, o, "close", ino_kind(ino), ino_id(ino), NULL, rc);
+		return;
+	}
+	END();
+	fuse_reply_err(req, 0);
+}
+
+static void
+op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	if (h) {
+		lin_buf_free(&h->data);
+		lin_buf_free(&h->doc);
+		free(h);
+	}
+	fuse_reply_err(req, 0);
+}
+
+/* ---- directories ---- */
+
+struct dirfill {
+	fuse_req_t  req;
+	struct op  *o;
+	char       *buf;
+	size_t      size;
+	size_t      len;
+	bool        plus;
+	enum nk     kind;
+};
+
+/* Add one entry; returns 1 when the reply buffer is full. */
+static int
+dir_add(struct dirfill *d, const char *name, enum nk k, int64_t id,
+    off_t next)
+{
+	struct fuse_entry_param ep;
+	size_t n;
+
+	memset(&ep, 0, sizeof(ep));
+	if (d->plus) {
+		if (node_attr(d->o, k, id, &ep.attr) != 0)
+			return 0;	/* vanished meanwhile: skip it */
+		ep.ino = ep.attr.st_ino;
+		ep.generation = 1;
+		ep.attr_timeout = ep.entry_timeout = d->o->fs->timeout;
+		n = fuse_add_direntry_plus(d->req, d->buf + d->len,
+		    d->size - d->len, name, &ep, next);
+	} else {
+		ep.attr.st_ino = ino_make(k, id);
+		ep.attr.st_mode = fs_nodes[k].type;
+		n = fuse_add_direntry(d->req, d->buf + d->len,
+		    d->size - d->len, name, &ep.attr, next);
+	}
+	if (n > d->size - d->len)
+		return 1;
+	d->len += n;
+	return 0;
+}
+
+static int
+dir_pattern_one(void *ctx, const struct lin_entry *ent)
+{
+	struct dirfill *d = ctx;
+
+	return dir_add(d, ent->name, d->kind, ent->id,
+	    DIR_OFF_PATTERN + ent->cursor);
+}
+
+static void
+dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+	enum nk k = ino_kind(ino), pattern = NK_COUNT;
+	int64_t id = ino_id(ino);
+	struct dirfill d = { req, NULL, NULL, size, 0, plus, NK_COUNT };
+	struct nstat ns = { 0 };
+	int rc = 0, slot = 1;
+	BEGIN(req);
+
+	d.o = o;
+	if ((d.buf = malloc(size)) == NULL) {
+		END();
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* Offsets: 1 ".", 2 "..", 3.. fixed children, then pattern cursors. */
+	if (off < 1 && dir_add(&d, ".", k, id, 1))
+		goto full;
+	if (off < 2 && dir_add(&d, "..", NK_ROOT, 1, 2))
+		goto full;
+	for (int i = 1; i < NK_COUNT; i++) {
+		const struct node *nd = &fs_nodes[i];
+		int64_t cid = (k == NK_ROOT || k == NK_BUCKETS) ? 1 : id;
+
+		if (nd->parent != k)
+			continue;
+		if (nd->name == NULL) {
+			pattern = (enum nk)i;
+			continue;
+		}
+		slot++;
+		if (off >= slot)
+			continue;
+		if (nd->stat(o, cid, &ns) != 0)	/* e.g. latest absent */
+			continue;
+		if (dir_add(&d, nd->name, (enum nk)i, cid, slot))
+			goto full;
+	}
+	if (pattern != NK_COUNT) {
+		int64_t after = off > DIR_OFF_PATTERN ? off - DIR_OFF_PATTERN :
+		    0;
+
+		d.kind = pattern;
+		rc = fs_nodes[pattern].list(o, id, after, dir_pattern_one, &d);
+		if (rc < 0) {
+			END();
+			free(d.buf);
+			fuse_reply_err(req, -rc);
+			return;
+		}
+	}
+full:
+	END();
+	fuse_reply_buf(req, d.buf, d.len);
+	free(d.buf);
+}
+
+static void
+op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	dir_read(req, ino, size, off, false);
+}
+
+static void
+op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+    struct fuse_file_info *fi)
+{
+	dir_read(req, ino, size, off, true);
+}
+
+static void
+op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = sv.f_frsize = 4096;
+	sv.f_namemax = NAME_MAX_BYTES;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void
+op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* Refused writes must fail in write(2): no writeback cache. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.statfs = op_statfs,
+	.create = op_create,
+};
