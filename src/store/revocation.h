@@ -1,8 +1,9 @@
 /*
- * revocation.h — what the ancestry module needs from the revocation
- * module, and the one SQL definition of "the revocation in force" that
- * both use, so the status a tree or graph.dot shows is the status the
- * `status` file shows.  Internal to src/store/.
+ * revocation.h — what the ancestry and revocation modules share: the one
+ * SQL definition of "the revocation in force", so the status a tree or
+ * graph.dot shows is the status the `status` file shows; the hooks a
+ * parent link calls in revoke.c; and the link status that the renderers
+ * take from ancestry.c.  Internal to src/store/.
  */
 #ifndef LINEAGE_REVOCATION_H
 #define LINEAGE_REVOCATION_H
@@ -47,5 +48,10 @@ int lin_rev_link_inherit(struct lin_reg *r, int64_t child_id,
  * child and its descendants that no longer descend from their origin. */
 int lin_rev_link_prune(struct lin_reg *r, const char *by, int64_t child_id,
     int64_t now, struct lin_err *e);
+
+/* The status of a link from the channel it recorded (ancestry.c). */
+int lin_link_status_of(struct lin_reg *r, int64_t parent_id,
+    int64_t parent_bucket, const char *channel, enum lin_link_status *out,
+    struct lin_err *e);
 
 #endif
