@@ -696,18 +696,19 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		    "one write at the start of the file");
 	else
 		rc = fs_nodes[k].write(o, id, buf, size);
+	/* Written (or refused): the open's O_TRUNC is spent either way. */
+	h->trunc = false;
 	if (rc) {
 		refuse(req, o, "write", k, id, NULL, rc);
 		return;
 	}
 	h->wrote = true;
-	h->trunc = false;
 	END();
 	fuse_reply_write(req, size);
 }
 
-/* close(2): a document not yet complete is imported now (its error comes
- * back from close); `: > FILE` clears a value. */
+/* close(2): a document not yet complete is imported now, so its error
+ * comes back from close. */
 static void
 op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -719,9 +720,6 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if ((nd->flags & NF_STREAM) && !h->done && h->doc.len > 0) {
 		h->done = true;
 		rc = nd->write(o, ino_id(ino), h->doc.data, h->doc.len);
-	} else if (h->trunc && !o->fs->ro && (nd->flags & NF_CLEAR)) {
-		h->trunc = false;
-		rc = nd->write(o, ino_id(ino), "", 0);
 	}
 	if (rc) {
 		refuse(req, o, "close", ino_kind(ino), ino_id(ino), NULL, rc);
@@ -731,15 +729,37 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
+/* The last close: `: > FILE` (opened with O_TRUNC, never written) clears
+ * the value now.  Not at flush, which the shell's own close of its
+ * duplicate descriptor sends before `echo` writes anything. */
 static void
 op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	const struct node *nd = &fs_nodes[ino_kind(ino)];
+	bool clear = h && h->trunc && !h->wrote && (nd->flags & NF_CLEAR);
 
 	if (h) {
 		lin_buf_free(&h->data);
 		lin_buf_free(&h->doc);
 		free(h);
+	}
+	if (clear) {
+		BEGIN(req);
+		int rc = o->fs->ro ? lin_errf(&o->err, EROFS, "the mount is "
+		    "read-only") : nd->write(o, ino_id(ino), "", 0);
+
+		/* release cannot fail: a refusal is only logged. */
+		if (rc) {
+			struct lin_buf path;
+
+			lin_buf_init(&path);
+			fs_node_path(o, ino_kind(ino), ino_id(ino), &path);
+			fs_errors_add(o, "truncate", path.data ? path.data : "",
+			    -rc);
+			lin_buf_free(&path);
+		}
+		END();
 	}
 	fuse_reply_err(req, 0);
 }
