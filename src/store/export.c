@@ -361,7 +361,7 @@ ld_types(const struct ex_col *c)
 	}
 }
 
-/* SELECT key FROM json_each(?1, '$.t') WHERE <row is not exactly the
+/* SELECT r.key FROM json_each(?1, '$.t') r WHERE <row is not exactly the
  * table's columns with their types> ORDER BY key LIMIT 1 */
 static char *
 ld_check_sql(const struct ex_table *t)
@@ -370,19 +370,22 @@ ld_check_sql(const struct ex_table *t)
 	char *q;
 
 	lin_buf_init(&b);
-	q = sqlite3_mprintf("SELECT key FROM json_each(?1, '$.%q') WHERE "
-	    "json_type(value) IS NOT 'object' OR "
-	    "(SELECT count(*) FROM json_each(value)) <> %d", t->name, t->ncol);
+	/* The alias keeps the inner json_each's own value column from
+	 * shadowing the row's. */
+	q = sqlite3_mprintf("SELECT r.key FROM json_each(?1, '$.%q') r WHERE "
+	    "json_type(r.value) IS NOT 'object' OR "
+	    "(SELECT count(*) FROM json_each(r.value)) <> %d", t->name,
+	    t->ncol);
 	lin_buf_puts(&b, q);
 	sqlite3_free(q);
 	for (int i = 0; i < t->ncol; i++) {
-		q = sqlite3_mprintf(" OR coalesce(json_type(value, '$.%q'), "
+		q = sqlite3_mprintf(" OR coalesce(json_type(r.value, '$.%q'), "
 		    "'missing') NOT IN (%s)", t->col[i].name,
 		    ld_types(&t->col[i]));
 		lin_buf_puts(&b, q);
 		sqlite3_free(q);
 	}
-	lin_buf_puts(&b, " ORDER BY key LIMIT 1");
+	lin_buf_puts(&b, " ORDER BY r.key LIMIT 1");
 	return lin_buf_steal(&b);
 }
 
