@@ -558,7 +558,7 @@ rev_revoke_tx(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 	struct lin_revoke_req q;
 	struct lin_iteration it;
 	struct rev_row o;
-	int64_t now = lin_now(), origin;
+	int64_t now = lin_now(), origin = 0;
 	char by[64];
 	int rc;
 
@@ -812,7 +812,7 @@ lin_rev_link_inherit(struct lin_reg *r, int64_t child_id, int64_t parent_id,
 	sqlite3_stmt *st = lin_sql(r, REV_REACHING("?1") " ORDER BY 1");
 	struct lin_buf ids;
 	struct rev_row o;
-	int64_t before;
+	int64_t before = 0;
 	int rc;
 
 	if (st == NULL)
