@@ -384,6 +384,9 @@ class Mount:
                 p.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
+            for f in (p.stdout, p.stderr):
+                if f is not None:
+                    f.close()
         self.children = []
 
     def unmount(self):

@@ -521,43 +521,32 @@ class Values(MountTestCase):
             self.assertEqual(os.stat(self.m.path(rel)).st_size, 0, rel)
             self.assertEqual(self.m.sh('cat ' + rel).stdout, '')
 
-    def test_every_file_st_size_is_exact(self):
-        lt.populate(self.m)
-        self.m.write('buckets/app/description', 'caf\u00e9 \u2615\nsecond line\n')
-        files = self.m.files()
-        self.assertGreater(len(files), 50)
-        for rel in files:
-            data = self.m.read(rel)
-            self.assertEqual(os.stat(self.m.path(rel)).st_size, len(data),
-                             'st_size of %s is not the length of its content' % rel)
-
-
 class Channels(MountTestCase):
 
     def setUp(self):
         super().setUp()
-        self.m.complete_iteration('b', 'fp1')
-        self.m.mkiter('b', 'running')
-        self.ch = 'buckets/b/channels/'
+        self.m.complete_iteration('bkt', 'fp1')
+        self.m.mkiter('bkt', 'running')
+        self.ch = 'buckets/bkt/channels/'
 
     def test_ln_s_creates_channel_and_readlink_is_canonical(self):
-        self.m.sh('ln -s ../iterations/fp1 buckets/b/channels/prod')
-        self.assertEqual(self.m.listdir('buckets/b/channels'), ['latest', 'prod'])
+        self.m.sh('ln -s ../iterations/fp1 buckets/bkt/channels/prod')
+        self.assertEqual(self.m.listdir('buckets/bkt/channels'), ['latest', 'prod'])
         self.assertLinkTo(self.m, self.ch + 'prod', '../iterations/fp1')
         self.assertEqual(self.m.value(self.ch + 'prod/version'), 'v1')
-        self.assertIn('prod', self.m.lines(it_path('b', 'fp1') + '/channels'))
+        self.assertIn('prod', self.m.lines(it_path('bkt', 'fp1') + '/channels'))
 
     def test_every_target_form_reads_back_canonical(self):
         m = self.m
-        u = m.ulid('b', 'fp1')
+        u = m.ulid('bkt', 'fp1')
         os.symlink('../iterations/fp1', m.path(self.ch + 'prod'))
         forms = [
             '../iterations/fp1',
-            m.path('buckets/b/iterations/fp1'),
+            m.path('buckets/bkt/iterations/fp1'),
             '../versions/v1',
-            m.path('buckets/b/versions/v1'),
+            m.path('buckets/bkt/versions/v1'),
             '../channels/prod',
-            m.path('buckets/b/channels/prod'),
+            m.path('buckets/bkt/channels/prod'),
             '../channels/latest',
             '../../../by-id/' + u,
             m.path('by-id/' + u),
@@ -566,62 +555,62 @@ class Channels(MountTestCase):
             name = 'form-%d' % i
             os.symlink(target, m.path(self.ch + name))
             self.assertLinkTo(m, self.ch + name, '../iterations/fp1')
-        self.assertEqual(sorted(m.listdir('buckets/b/channels')),
+        self.assertEqual(sorted(m.listdir('buckets/bkt/channels')),
                          sorted(['latest', 'prod'] + ['form-%d' % i for i in range(len(forms))]))
 
     def test_ln_sfn_moves_channel_leaving_one_name_and_one_assignment(self):
-        self.m.complete_iteration('b', 'fp2')
+        self.m.complete_iteration('bkt', 'fp2')
         os.symlink('../iterations/fp1', self.m.path(self.ch + 'prod'))
         before = self.m.events()
-        self.m.sh('ln -sfn ../iterations/fp2 buckets/b/channels/prod')
+        self.m.sh('ln -sfn ../iterations/fp2 buckets/bkt/channels/prod')
         self.assertLinkTo(self.m, self.ch + 'prod', '../iterations/fp2')
-        self.assertEqual(self.m.listdir('buckets/b/channels'), ['latest', 'prod'])
+        self.assertEqual(self.m.listdir('buckets/bkt/channels'), ['latest', 'prod'])
         added = [e for _, e in self.m.events()[len(before):]]
         self.assertEqual([e.get('action') for e in added], ['assign'],
                          'ln -sfn must record exactly one assignment: %r' % added)
         self.assertEqual(added[0].get('channel'), 'prod')
 
     def test_rename_over_moves_channel(self):
-        self.m.complete_iteration('b', 'fp2')
+        self.m.complete_iteration('bkt', 'fp2')
         os.symlink('../iterations/fp1', self.m.path(self.ch + 'prod'))
         os.symlink('../iterations/fp2', self.m.path(self.ch + 'next'))
         os.rename(self.m.path(self.ch + 'next'), self.m.path(self.ch + 'prod'))
-        self.assertEqual(self.m.listdir('buckets/b/channels'), ['latest', 'prod'])
+        self.assertEqual(self.m.listdir('buckets/bkt/channels'), ['latest', 'prod'])
         self.assertLinkTo(self.m, self.ch + 'prod', '../iterations/fp2')
-        self.m.sh('mv -T buckets/b/channels/prod buckets/b/channels/staging')
-        self.assertEqual(self.m.listdir('buckets/b/channels'), ['latest', 'staging'])
+        self.m.sh('mv -T buckets/bkt/channels/prod buckets/bkt/channels/staging')
+        self.assertEqual(self.m.listdir('buckets/bkt/channels'), ['latest', 'staging'])
         self.assertLinkTo(self.m, self.ch + 'staging', '../iterations/fp2')
 
     def test_rm_deletes_channel(self):
         os.symlink('../iterations/fp1', self.m.path(self.ch + 'prod'))
-        self.m.sh('rm buckets/b/channels/prod')
-        self.assertEqual(self.m.listdir('buckets/b/channels'), ['latest'])
-        self.assertNotIn('prod', self.m.lines(it_path('b', 'fp1') + '/channels'))
+        self.m.sh('rm buckets/bkt/channels/prod')
+        self.assertEqual(self.m.listdir('buckets/bkt/channels'), ['latest'])
+        self.assertNotIn('prod', self.m.lines(it_path('bkt', 'fp1') + '/channels'))
         with self.assertRaises(FileNotFoundError):
             self.m.readlink(self.ch + 'prod')
 
     def test_readlink_f_of_channel_is_the_iteration_dir(self):
-        os.symlink(self.m.path('buckets/b/versions/v1'), self.m.path(self.ch + 'prod'))
-        out = self.m.sh('readlink -f buckets/b/channels/prod').stdout.strip()
-        self.assertEqual(out, self.m.path(it_path('b', 'fp1')))
-        self.assertEqual(self.m.sh('cat buckets/b/channels/prod/status').stdout, 'active\n')
+        os.symlink(self.m.path('buckets/bkt/versions/v1'), self.m.path(self.ch + 'prod'))
+        out = self.m.sh('readlink -f buckets/bkt/channels/prod').stdout.strip()
+        self.assertEqual(out, self.m.path(it_path('bkt', 'fp1')))
+        self.assertEqual(self.m.sh('cat buckets/bkt/channels/prod/status').stdout, 'active\n')
 
     def test_channels_file_lists_user_channels_pointing_at_it(self):
-        self.m.complete_iteration('b', 'fp2')
+        self.m.complete_iteration('bkt', 'fp2')
         os.symlink('../iterations/fp1', self.m.path(self.ch + 'prod'))
         os.symlink('../iterations/fp1', self.m.path(self.ch + 'beta'))
-        lines = self.m.lines(it_path('b', 'fp1') + '/channels')
+        lines = self.m.lines(it_path('bkt', 'fp1') + '/channels')
         self.assertLessEqual({'prod', 'beta'}, set(lines))
-        self.m.assign('b', 'prod', 'fp2')
-        self.assertNotIn('prod', self.m.lines(it_path('b', 'fp1') + '/channels'))
-        self.assertIn('prod', self.m.lines(it_path('b', 'fp2') + '/channels'))
-        self.assertValueFile(self.m, it_path('b', 'running') + '/channels', '')
+        self.m.assign('bkt', 'prod', 'fp2')
+        self.assertNotIn('prod', self.m.lines(it_path('bkt', 'fp1') + '/channels'))
+        self.assertIn('prod', self.m.lines(it_path('bkt', 'fp2') + '/channels'))
+        self.assertValueFile(self.m, it_path('bkt', 'running') + '/channels', '')
 
     def test_assigning_an_incomplete_iteration_is_einval(self):
         self.assertRefused(errno.EINVAL, os.symlink, '../iterations/running',
                            self.m.path(self.ch + 'prod'))
         os.symlink('../iterations/fp1', self.m.path(self.ch + 'prod'))
-        self.assertShRefused('ln -sfn ../iterations/running buckets/b/channels/prod',
+        self.assertShRefused('ln -sfn ../iterations/running buckets/bkt/channels/prod',
                              'Invalid argument')
         self.assertLinkTo(self.m, self.ch + 'prod', '../iterations/fp1')
 
@@ -636,7 +625,7 @@ class Channels(MountTestCase):
             self.assertRefused(errno.EINVAL, os.symlink, target, self.m.path(self.ch + 'prod'))
 
     def test_target_outside_the_mount_is_einval(self):
-        elsewhere = os.path.join(self.m.tmp, 'elsewhere', 'buckets', 'b', 'iterations', 'fp1')
+        elsewhere = os.path.join(self.m.tmp, 'elsewhere', 'buckets', 'bkt', 'iterations', 'fp1')
         for target in ('/etc', '/tmp', elsewhere, '../../../../iterations/fp1',
                        '../../../../../../../../etc', '../description', '..'):
             self.assertRefused(errno.EINVAL, os.symlink, target, self.m.path(self.ch + 'prod'))
@@ -664,13 +653,13 @@ class Channels(MountTestCase):
         self.assertLinkTo(self.m, 'buckets/fresh/channels/latest', '../iterations/fp1')
 
     def test_latest_follows_the_highest_version(self):
-        self.assertEqual(self.m.channel('b', 'latest'), 'fp1')
-        self.m.complete_iteration('b', 'fp2')
-        self.assertEqual(self.m.channel('b', 'latest'), 'fp2')
-        self.m.add_build('b', 'running', 'b1', 'aws', {'us-east-1': lt.unique_extid()})
-        self.m.complete('b', 'running')
-        self.assertEqual(self.m.channel('b', 'latest'), 'running')
-        self.assertValueFile(self.m, it_path('b', 'running') + '/version', 'v3')
+        self.assertEqual(self.m.channel('bkt', 'latest'), 'fp1')
+        self.m.complete_iteration('bkt', 'fp2')
+        self.assertEqual(self.m.channel('bkt', 'latest'), 'fp2')
+        self.m.add_build('bkt', 'running', 'b1', 'aws', {'us-east-1': lt.unique_extid()})
+        self.m.complete('bkt', 'running')
+        self.assertEqual(self.m.channel('bkt', 'latest'), 'running')
+        self.assertValueFile(self.m, it_path('bkt', 'running') + '/version', 'v3')
 
     def test_latest_is_managed_eperm(self):
         m = self.m
@@ -683,11 +672,11 @@ class Channels(MountTestCase):
         m.mkiter('fresh', 'fp1')
         self.assertRefused(errno.EPERM, os.symlink, '../iterations/fp1',
                            m.path('buckets/fresh/channels/latest'))
-        r = m.sh('ln -sfn ../iterations/fp1 buckets/b/channels/latest', check=False)
+        r = m.sh('ln -sfn ../iterations/fp1 buckets/bkt/channels/latest', check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('Operation not permitted', r.stderr)
-        self.assertEqual(m.channel('b', 'latest'), 'fp1')
-        self.assertEqual(m.listdir('buckets/b/channels'), ['latest', 'prod'])
+        self.assertEqual(m.channel('bkt', 'latest'), 'fp1')
+        self.assertEqual(m.listdir('buckets/bkt/channels'), ['latest', 'prod'])
 
 
 class Events(MountTestCase):
@@ -697,12 +686,12 @@ class Events(MountTestCase):
         m = self.m
         m.mkbucket('gone')
         os.rmdir(m.path('buckets/gone'))
-        m.mkiter('ev', 'fp1')
-        m.complete('ev', 'fp1')
-        os.symlink('../iterations/fp1', m.path('buckets/ev/channels/prod'))
-        os.remove(m.path('buckets/ev/channels/prod'))
-        m.mkiter('ev', 'tmp')
-        os.rmdir(m.path(it_path('ev', 'tmp')))
+        m.mkiter('evt', 'fp1')
+        m.complete('evt', 'fp1')
+        os.symlink('../iterations/fp1', m.path('buckets/evt/channels/prod'))
+        os.remove(m.path('buckets/evt/channels/prod'))
+        m.mkiter('evt', 'tmp')
+        os.rmdir(m.path(it_path('evt', 'tmp')))
         raw = m.lines('events')
         evs = m.events()
         for line in raw:
@@ -718,19 +707,19 @@ class Events(MountTestCase):
         actions = [e['action'] for _, e in evs if e['action'] in set(want)]
         self.assertEqual(actions, want)
         creates = [e for _, e in evs if e['action'] == 'bucket-create']
-        self.assertEqual([e.get('bucket') for e in creates], ['gone', 'ev'])
+        self.assertEqual([e.get('bucket') for e in creates], ['gone', 'evt'])
         comp = [e for _, e in evs if e['action'] == 'complete'][0]
         self.assertEqual((comp.get('bucket'), comp.get('iteration'), comp.get('version')),
-                         ('ev', 'fp1', 'v1'))
+                         ('evt', 'fp1', 'v1'))
 
     def test_assign_and_unassign_events_carry_channel_from_to_and_user(self):
         m = self.m
-        m.complete_iteration('ev', 'fp1')
-        m.complete_iteration('ev', 'fp2')
+        m.complete_iteration('evt', 'fp1')
+        m.complete_iteration('evt', 'fp2')
         n = len(m.events())
-        os.symlink('../iterations/fp1', m.path('buckets/ev/channels/prod'))
-        m.assign('ev', 'prod', 'fp2')
-        os.remove(m.path('buckets/ev/channels/prod'))
+        os.symlink('../iterations/fp1', m.path('buckets/evt/channels/prod'))
+        m.assign('evt', 'prod', 'fp2')
+        os.remove(m.path('buckets/evt/channels/prod'))
         evs = [e for _, e in m.events()[n:]]
         self.assertEqual([e['action'] for e in evs], ['assign', 'assign', 'unassign'])
         for e in evs:
@@ -744,8 +733,8 @@ class Events(MountTestCase):
         self.assertIn('fp2', evs[2]['from'])
 
     def test_values_with_spaces_are_double_quoted(self):
-        self.m.complete_iteration('ev', 'fp1')
-        self.m.write(it_path('ev', 'fp1') + '/revoke', 'bad image: do not use\n')
+        self.m.complete_iteration('evt', 'fp1')
+        self.m.write(it_path('evt', 'fp1') + '/revoke', 'bad image: do not use\n')
         raw = [l for l in self.m.lines('events') if 'action=revoke' in l]
         self.assertEqual(len(raw), 1)
         self.assertIn('reason="bad image: do not use"', raw[0])
@@ -853,6 +842,15 @@ class RealClients(MountTestCase):
         for rel, data in ref.items():
             self.assertEqual(copied[rel], data, 'copy of %s differs from cat' % rel)
         self.assertEqual(self.links(dst), self.links(self.m.mnt), 'symlinks copied')
+
+    def test_every_file_st_size_is_exact(self):
+        self.m.write('buckets/app/description', 'caf\u00e9 \u2615\nsecond line\n')
+        files = self.m.files()
+        self.assertGreater(len(files), 50)
+        for rel in files:
+            data = self.m.read(rel)
+            self.assertEqual(os.stat(self.m.path(rel)).st_size, len(data),
+                             'st_size of %s is not the length of its content' % rel)
 
     def test_cp_a_copies_every_byte(self):
         r = subprocess.run(['cp', '-a', self.m.mnt + '/.', self.dst], capture_output=True,
