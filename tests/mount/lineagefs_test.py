@@ -709,9 +709,26 @@ class MountTestCase(unittest.TestCase):
         self.m = self.mount(self.mount_options)
 
     def _arm_timeout(self):
+        """A hard limit of TEST_TIMEOUT seconds.  SIGALRM fails a test that
+        is busy in Python; a test blocked inside a FUSE request cannot run
+        the Python handler, so a watchdog thread then kills the daemons
+        (the request fails with ENOTCONN) and the timeout is reported from
+        the cleanup.  Either way the mount is still torn down."""
         name = self.id()
+        state = {'in_test': True, 'expired': False, 'raised': False}
+        self._timeout_state = state
+
+        def expire():
+            state['expired'] = True
+            kill_all_daemons()
 
         def on_alarm(signum, frame):
+            if state['expired'] or not state['in_test']:
+                # late (the watchdog already acted) or in teardown: never
+                # raise outside the test body
+                kill_all_daemons()
+                return
+            state['expired'] = state['raised'] = True
             kill_all_daemons()
             raise TestTimeout('%s did not finish within %d s; the daemon was '
                               'killed' % (name, TEST_TIMEOUT))
@@ -719,9 +736,7 @@ class MountTestCase(unittest.TestCase):
         old = signal.signal(signal.SIGALRM, on_alarm)
         _timeout_armed[0] = True
         signal.alarm(TEST_TIMEOUT)
-        # A test blocked inside a FUSE request cannot run the Python signal
-        # handler: kill the daemons from a thread so the request fails.
-        watchdog = threading.Timer(TEST_TIMEOUT + 5, kill_all_daemons)
+        watchdog = threading.Timer(TEST_TIMEOUT + 2, expire)
         watchdog.daemon = True
         watchdog.start()
 
@@ -730,7 +745,16 @@ class MountTestCase(unittest.TestCase):
             _timeout_armed[0] = False
             watchdog.cancel()
             signal.signal(signal.SIGALRM, old)
+            if state['expired'] and not state['raised']:
+                raise TestTimeout('%s did not finish within %d s; the daemon was '
+                                  'killed' % (name, TEST_TIMEOUT))
         self.addCleanup(disarm)
+
+    def tearDown(self):
+        state = getattr(self, '_timeout_state', None)
+        if state is not None:
+            state['in_test'] = False
+        super().tearDown()
 
     def mount(self, options=(), share=None, registry=None, env=None, start=True):
         m = Mount(options, share=share, registry=registry, env=env)

@@ -286,11 +286,10 @@ class Graph(MountTestCase):
     @staticmethod
     def colours(g):
         out = []
-        for el in g:
-            if el.tag in (SVG + 'ellipse', SVG + 'polygon', SVG + 'path', SVG + 'rect'):
+        for el in g.iter():
+            if el.tag in (SVG + 'ellipse', SVG + 'polygon', SVG + 'path', SVG + 'rect',
+                          SVG + 'text'):
                 out.append((el.get('fill'), el.get('stroke')))
-        for t in g.iter(SVG + 'text'):
-            out.append((t.get('fill'), None))
         return tuple(out)
 
     @staticmethod
@@ -320,6 +319,8 @@ class Graph(MountTestCase):
         m.complete_iteration('top', 't2')
         m.assign('top', 'production', 't2')
         m.mkiter('wip', 'w1')
+        m.complete_iteration('gone', 'g1')
+        m.write(it_path('gone', 'g1') + '/revoke', 'withdrawn\n')
         root = self.svg()
         edges = self.groups(root, 'edge')
         self.assertEqual(len(edges), 5)
@@ -329,12 +330,13 @@ class Graph(MountTestCase):
         by_label = {}
         for n in nodes:
             t = self.texts(n)
-            for bucket in ('wip', 'left'):
+            for bucket in ('wip', 'left', 'gone'):
                 if bucket in t:
                     by_label[bucket] = self.colours(n)
-        self.assertEqual(set(by_label), {'wip', 'left'})
-        self.assertNotEqual(by_label['wip'], by_label['left'],
-                            'a running and an active iteration are coloured alike')
+        self.assertEqual(set(by_label), {'wip', 'left', 'gone'})
+        self.assertEqual(len(set(by_label.values())), 3,
+                         'running, active and revoked iterations are coloured apart: %r'
+                         % by_label)
 
 
 class Refusals(MountTestCase):

@@ -351,12 +351,12 @@ class Revoke(RevokeCase):
         m = self.m
         self.revoke('base', 'b2', REASON)
         self.assertRefused(errno.EKEYREVOKED, os.symlink, '../iterations/b2',
-                           m.path('buckets/base/channels/qa'))
+                           m.path('buckets/base/channels/qa-ring'))
         r = m.sh('ln -sfn ../iterations/b2 buckets/base/channels/production', check=False,
                  shell='bash')
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('Key has been revoked', r.stderr)
-        self.assertChannels({('base', 'production'): 'b1', ('base', 'qa'): None})
+        self.assertChannels({('base', 'production'): 'b1', ('base', 'qa-ring'): None})
 
     def test_writes_into_a_revoked_iteration_are_ekeyrevoked(self):
         m = self.m
@@ -395,8 +395,8 @@ class Revoke(RevokeCase):
         at = lt.parse_time(dict(m.record('base', 'b2'))['at'])
         self.assertLessEqual(abs(at - (time.time() + 30 * 86400)), 5)
         # still valid until then: it can be assigned
-        os.symlink('../iterations/b2', m.path('buckets/base/channels/qa'))
-        self.assertChannels({('base', 'qa'): 'b2'})
+        os.symlink('../iterations/b2', m.path('buckets/base/channels/qa-ring'))
+        self.assertChannels({('base', 'qa-ring'): 'b2'})
 
     def test_cancelling_a_scheduled_revocation(self):
         m = self.m
