@@ -23,6 +23,7 @@
 # so: they never skip.
 
 import calendar
+import contextlib
 import errno
 import json
 import os
@@ -208,6 +209,11 @@ def unique_extid(prefix='ami-'):
     """A fresh artifact external id (like an AMI id)."""
     _counter[0] += 1
     return '%s%05x%012x' % (prefix, os.getpid() & 0xfffff, _counter[0])
+
+
+def errors_tail(m, n=1):
+    """The last n lines of a mount's `errors` file."""
+    return m.errors_tail(n)
 
 
 # ---- the mount ----------------------------------------------------------
@@ -774,6 +780,14 @@ class MountTestCase(unittest.TestCase):
             diff = '\n'.join(list(difflib.unified_diff(bl, al, 'before', 'after',
                                                        lineterm=''))[:80])
             self.fail('%s changed the registry:\n%s' % (what, diff))
+
+    @contextlib.contextmanager
+    def assertUnchanged(self, what, m=None):
+        """The registry export is the same after the block as before."""
+        m = m or self.m
+        before = m.export()
+        yield
+        self.assertExportEqual(before, m.export(), what)
 
     def assertErrno(self, err, fn, *args, **kw):
         """fn(*args) raises OSError with exactly errno err."""

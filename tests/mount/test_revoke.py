@@ -437,6 +437,27 @@ class Revoke(RevokeCase):
                           from_=('base', 'b2'))
 
 
+class DueWhileUnmounted(RevokeCase):
+
+    def test_revocation_due_while_unmounted_takes_effect_on_the_next_mount(self):
+        m = self.m
+        m.complete_iteration('base', 'b1')
+        m.complete_iteration('base', 'b2')
+        m.assign('base', 'production', 'b1')
+        m.assign('base', 'production', 'b2')
+        self.revoke('base', 'b2', 'in=2s rotate')
+        due = lt.parse_time(dict(m.record('base', 'b2'))['at'])
+        self.assertEqual(m.unmount(), [])
+        time.sleep(max(0.0, due + 0.5 - time.time()))
+        again = self.mount(share=m)
+        self.assertEqual(again.status('base', 'b2'), 'revoked')
+        self.assertEqual(again.channel('base', 'production'), 'b1',
+                         'the rollback happened when the registry was next mounted')
+        self.assertEqual(again.channel('base', 'latest'), 'b1')
+        revokes = [e for _, e in again.events() if e['action'] == 'revoke']
+        self.assertEqual([e.get('iteration') for e in revokes], ['b2'])
+
+
 class Delete(RevokeCase):
 
     def test_rmdir_of_a_running_iteration_deletes_it_with_its_builds(self):
