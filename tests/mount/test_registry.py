@@ -55,6 +55,42 @@ class Root(MountTestCase):
         self.assertEqual(m2.value(it_path('base', 'fp1') + '/version'), 'v1')
 
 
+class Options(MountTestCase):
+
+    def mount_options_of(self, m):
+        with open('/proc/self/mounts') as f:
+            for l in f:
+                parts = l.split()
+                if parts[1] == m.mnt:
+                    return parts[2], parts[3].split(',')
+        self.fail('%s is not in /proc/self/mounts' % m.mnt)
+
+    def test_default_permissions_is_always_on(self):
+        fstype, opts = self.mount_options_of(self.m)
+        self.assertTrue(fstype.startswith('fuse'), fstype)
+        self.assertIn('default_permissions', opts)
+
+    def test_without_allow_other_other_users_are_kept_out(self):
+        r = self.m.sh('ls buckets', user='nobody', check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('Permission denied', r.stderr)
+
+
+class AllowOther(MountTestCase):
+
+    mount_options = ('allow_other',)
+
+    def test_other_users_may_read_but_are_held_to_file_permissions(self):
+        m = self.m
+        m.mkbucket('base', 'root owns this')
+        r = m.sh('ls buckets; cat buckets/base/description', user='nobody')
+        self.assertEqual(r.stdout, 'base\nroot owns this\n')
+        self.assertShRefused('echo mine > buckets/base/description', 'Permission denied',
+                             user='nobody')
+        self.assertShRefused('mkdir buckets/nobodys', 'Permission denied', user='nobody')
+        self.assertValueFile(m, 'buckets/base/description', 'root owns this')
+
+
 class Buckets(MountTestCase):
 
     def test_mkdir_creates_bucket_with_its_files(self):
@@ -976,6 +1012,7 @@ class TwoMounts(MountTestCase):
                         'an iteration imported by lineagectl')
         self.assertSeen(lambda: m.channel('base', 'latest') == 'imported-1', 'latest')
         self.assertEqual(m.status('base', 'imported-1'), 'active')
+        self.assertIn('import', [e['action'] for _, e in m.events()])
 
     def test_lineagectl_sees_changes_made_through_the_mount(self):
         self.m.complete_iteration('base', 'fp1')

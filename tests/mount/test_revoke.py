@@ -398,6 +398,30 @@ class Revoke(RevokeCase):
         os.symlink('../iterations/b2', m.path('buckets/base/channels/qa-ring'))
         self.assertChannels({('base', 'qa-ring'): 'b2'})
 
+    def test_several_explicit_revocations_the_earliest_wins(self):
+        m = self.m
+        self.revoke('base', 'b2', 'in=2h later')
+        at2 = lt.parse_time(dict(m.record('base', 'b2'))['at'])
+        self.revoke('base', 'b2', 'in=1h sooner')
+        at1 = self.assertRecord('base', 'b2', 'scheduled', 'manual', 'sooner')
+        self.assertLess(at1, at2)
+        self.assertLessEqual(abs(at1 - (time.time() + 3600)), 5)
+        self.revoke('base', 'b2', 'in=3h latest of all')
+        self.assertRecord('base', 'b2', 'scheduled', 'manual', 'sooner', at=at1)
+        self.revoke('base', 'b2', 'now')
+        self.assertRecord('base', 'b2', 'revoked', 'manual', 'now')
+        self.assertChannels({('base', 'production'): 'b1'})
+
+    def test_explicit_revocation_outranks_a_scheduled_inherited_one(self):
+        m = self.m
+        self.revoke('base', 'b2', 'in=1h retire base')
+        self.assertRecord('app', 'a2', 'scheduled', 'inherited', 'retire base',
+                          from_=('base', 'b2'))
+        self.assertRefused(errno.EPERM, m.write, it_path('app', 'a2') + '/restore', 'x\n')
+        self.revoke('app', 'a2', 'app is broken')
+        self.assertRecord('app', 'a2', 'revoked', 'manual', 'app is broken')
+        self.assertStatus({('app', 'a2'): 'revoked', ('base', 'b2'): 'scheduled'})
+
     def test_cancelling_a_scheduled_revocation(self):
         m = self.m
         self.revoke('base', 'b2', 'in=2h45m maybe')
