@@ -475,9 +475,11 @@ gen_options(int *argc, char ***argv)
 		case 'h':
 			exit(help(cur));
 		case ':':
-			bad_usage("an option needs a value");
+			warnx("gen: %s needs a value", (*argv)[optind - 1]);
+			bad_usage(NULL);
 		default:
-			bad_usage("unknown option");
+			warnx("gen: unknown option %s", (*argv)[optind - 1]);
+			bad_usage(NULL);
 		}
 	}
 	*argc -= optind;

@@ -555,6 +555,8 @@ lin_export_load(struct lin_reg *r, const char *json, size_t len,
 {
 	int rc;
 
+	if (json == NULL || len == 0)
+		return lin_errf(e, EINVAL, "the document is empty");
 	if (memchr(json, '\0', len) != NULL)
 		return lin_errf(e, EINVAL, "the document contains a NUL byte");
 	if (len > INT32_MAX)

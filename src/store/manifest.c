@@ -506,6 +506,8 @@ mf_read(struct lin_reg *r, struct mf *m, struct lin_err *e)
 {
 	int rc;
 
+	if (m->json == NULL || m->len == 0)
+		return lin_errf(e, EINVAL, "the manifest is empty");
 	if (m->len > MF_MAX_BYTES)
 		return lin_errf(e, EFBIG, "the manifest is larger than %d "
 		    "bytes", MF_MAX_BYTES);
