@@ -306,6 +306,59 @@ lin_channel_delete(struct lin_reg *r, const struct lin_actor *a,
 	return lin_tx_end(r, rc, e);
 }
 
+/*
+ * GNU ln -sfn makes a link under a temporary name and renames it over the
+ * channel: to the user that is one assignment.  When the temporary channel
+ * was just created (its creation is its only assignment and the newest
+ * event of the log), its creation is withdrawn, so the history shows the
+ * one move.  Returns 1 when withdrawn, 0 when the channel had a life of
+ * its own (then its history stays and gets a closing row).
+ */
+static int
+channel_withdraw_fresh(struct lin_reg *r, int64_t bucket_id,
+    const char *name, struct lin_err *e)
+{
+	struct lin_bucket b;
+	struct lin_buf want;
+	sqlite3_stmt *st;
+	int64_t n, seq = 0;
+	bool fresh = false;
+	int rc;
+
+	st = lin_sql(r, "SELECT count(*) FROM assignments WHERE bucket_id = ? "
+	    "AND channel = ?");
+	sqlite3_bind_int64(st, 1, bucket_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if ((rc = lin_query_int(r, st, &n, e)) || n != 1)
+		return rc;
+	if ((rc = lin_bucket_get(r, bucket_id, &b, e)))
+		return rc;
+	lin_buf_init(&want);
+	lin_buf_printf(&want, " action=assign bucket=%s channel=%s from=- ",
+	    b.name, name);
+	st = lin_sql(r, "SELECT seq, line FROM events ORDER BY seq DESC "
+	    "LIMIT 1");
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		seq = sqlite3_column_int64(st, 0);
+		fresh = strstr(lin_col_text(st, 1), want.data) != NULL;
+	}
+	sqlite3_reset(st);
+	lin_buf_free(&want);
+	if (!fresh)
+		return 0;
+	st = lin_sql(r, "DELETE FROM events WHERE seq = ?");
+	sqlite3_bind_int64(st, 1, seq);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	st = lin_sql(r, "DELETE FROM assignments WHERE bucket_id = ? AND "
+	    "channel = ?");
+	sqlite3_bind_int64(st, 1, bucket_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	return 1;
+}
+
 int
 lin_channel_rename(struct lin_reg *r, const struct lin_actor *a,
     int64_t bucket_id, const char *from, const char *to, struct lin_err *e)
@@ -314,7 +367,7 @@ lin_channel_rename(struct lin_reg *r, const struct lin_actor *a,
 	struct lin_iteration it;
 	sqlite3_stmt *st;
 	char by[64], via[LIN_BUCKET_MAX + 16];
-	int rc;
+	int rc, withdrawn;
 
 	if ((rc = channel_managed(from, e)) || (rc = channel_managed(to, e)) ||
 	    (rc = lin_name_channel(to, e)))
@@ -329,14 +382,18 @@ lin_channel_rename(struct lin_reg *r, const struct lin_actor *a,
 	    (rc = channel_assignable(&it, e)))
 		goto out;
 	/* One assignment for `to`; `from` (ln -sfn's temporary name) goes
-	 * away with it, its history row closed, and no event of its own. */
+	 * away with it. */
+	if ((withdrawn = channel_withdraw_fresh(r, bucket_id, from, e)) < 0) {
+		rc = withdrawn;
+		goto out;
+	}
 	lin_actor_name(a->uid, by, sizeof(by));
 	snprintf(via, sizeof(via), "rename:%s", from);
 	if ((rc = lin_channel_move(r, by, bucket_id, to, it.id, via, e)))
 		goto out;
 	st = lin_sql(r, "DELETE FROM channels WHERE id = ?");
 	sqlite3_bind_int64(st, 1, src.id);
-	if ((rc = lin_exec_stmt(r, st, e)))
+	if ((rc = lin_exec_stmt(r, st, e)) || withdrawn)
 		goto out;
 	st = lin_sql(r, "INSERT INTO assignments (bucket_id, channel, "
 	    "iteration_id, at, by_name) VALUES (?, ?, NULL, ?, ?)");
