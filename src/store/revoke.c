@@ -24,7 +24,12 @@
 
 #include "store/revocation.h"
 
-/* One revocation row, with the iteration of its origin for inherited ones. */
+/* One revocation row, with the iteration of its origin for inherited ones
+ * and, for those, the origin's reason, author and options: an inherited
+ * row stores only where and when (iteration, origin, at), so that a
+ * cascade over 100k descendants does not copy a 1 KiB reason 100k times.
+ * Its other columns are blank (reason and by_name '', descendants,
+ * rollback and applied 0); what they would say is on the origin. */
 struct rev_row {
 	int64_t id;
 	int64_t iteration_id;
@@ -39,8 +44,10 @@ struct rev_row {
 
 #define REV_ROW_COLS \
 	"SELECT w.id, w.iteration_id, COALESCE(w.origin_id, 0), " \
-	"COALESCE(o.iteration_id, 0), w.at, w.descendants, w.rollback, " \
-	"w.reason, w.by_name FROM revocations w " \
+	"COALESCE(o.iteration_id, 0), w.at, " \
+	"COALESCE(o.descendants, w.descendants), " \
+	"COALESCE(o.rollback, w.rollback), COALESCE(o.reason, w.reason), " \
+	"COALESCE(o.by_name, w.by_name) FROM revocations w " \
 	"LEFT JOIN revocations o ON o.id = w.origin_id "
 
 enum lin_status
@@ -156,45 +163,79 @@ rev_path(struct lin_reg *r, int64_t id, struct lin_buf *out)
 
 /*
  * Set-based events: one line per revocations row v that the filter selects,
- * in row order, each exactly as lin_ev_commit would write
+ * in row order, each exactly as lin_ev_commit would write it:
  *     TIME seq=N action=A bucket=B iteration=FP version=vN TAIL
- * where TAIL (fields made with lin_ev_kv, and the newline) is the same for
- * every line.  Byte offsets need byte lengths: the varying middle is ASCII
- * (names and numbers), so its character length is its byte length, and the
- * constant parts are measured here in C.  Parameters: ?1 first seq, ?2
- * time, ?3 first offset, ?4 time text, ?5 tail, ?6 bytes of ?4 and ?5, ?7
- * action, ?8-?10 the filter's.
+ * with TAIL (fields made by lin_ev_kv, and the newline) the same on every
+ * line.  The constant pieces come from C, measured in bytes there; the
+ * varying ones are ASCII (names and numbers), so their character length is
+ * their byte length.  A line's offset is the sum of the lengths before it,
+ * taken in the same single window pass that numbers the rows (a second,
+ * outer window would sort 100k rows again): the constant parts are a
+ * multiple of the row number, the names a running SUM, and the digits of
+ * the sequence numbers a closed form, REV_DIGITS(m) being the number of
+ * digits written to count from 1 to m:
+ *     d * (m + 1) - (10^d - 1) / 9,   d = the digits of m,
+ * where (10^d - 1) / 9 is d ones.
+ *
+ * Parameters: ?1 first seq, ?2 time, ?3 first offset, ?4 "TIME seq=",
+ * ?5 tail, ?6 bytes of the constant parts of a line, ?7 " action=A
+ * bucket=", ?8 REV_DIGITS(?1 - 1), ?9-?11 the filter's.
  */
+#define REV_EV_ITERATION " iteration="
+#define REV_EV_VERSION   " version=v"
+#define REV_DIGITS(m) \
+	"(LENGTH(CAST(" m " AS TEXT)) * (" m " + 1) - CAST(SUBSTR(" \
+	"'1111111111111111111', 1, LENGTH(CAST(" m " AS TEXT))) AS BIGINT))"
+#define REV_EV_VAR \
+	"LENGTH(b.name) + LENGTH(i.fingerprint) + LENGTH(CAST(i.version AS TEXT))"
 #define REV_EV_INSERT(filter) \
 	"INSERT INTO events (seq, at, off, line) " \
-	"SELECT ?1 + n - 1, ?2, ?3 + SUM(len) OVER (ORDER BY n " \
-	"ROWS UNBOUNDED PRECEDING) - len, ?4 || mid || ?5 FROM (" \
-	"SELECT n, mid, LENGTH(mid) + ?6 AS len FROM (" \
-	"SELECT n, ' seq=' || CAST(?1 + n - 1 AS TEXT) || ' action=' || ?7 " \
-	"|| ' bucket=' || bn || ' iteration=' || fp || ' version=v' " \
-	"|| CAST(ver AS TEXT) AS mid FROM (" \
-	"SELECT ROW_NUMBER() OVER (ORDER BY v.id) AS n, b.name AS bn, " \
-	"i.fingerprint AS fp, i.version AS ver FROM revocations v " \
+	"SELECT ?1 + n - 1, ?2, ?3 + (n - 1) * ?6 + cum - var + " \
+	REV_DIGITS("(?1 + n - 2)") " - ?8, ?4 || CAST(?1 + n - 1 AS TEXT) " \
+	"|| ?7 || bn || '" REV_EV_ITERATION "' || fp || '" REV_EV_VERSION \
+	"' || CAST(ver AS TEXT) || ?5 FROM (" \
+	"SELECT ROW_NUMBER() OVER win AS n, SUM(" REV_EV_VAR ") OVER win AS cum, " \
+	REV_EV_VAR " AS var, b.name AS bn, i.fingerprint AS fp, " \
+	"i.version AS ver FROM revocations v " \
 	"JOIN iterations i ON i.id = v.iteration_id " \
 	"JOIN buckets b ON b.id = i.bucket_id WHERE " filter \
-	") q1) q2) q3"
+	" WINDOW win AS (ORDER BY v.id ROWS UNBOUNDED PRECEDING)) q"
 
-/* Rows of origin ?8 newer than row ?10 that are now the ones in force. */
+/*
+ * Row v is the one in force on its iteration (LIN_REV_ORDER): no other row
+ * there outranks it.  Said as NOT EXISTS rather than "v.id = the first row
+ * in that order", it is one index probe per row without a sort, which is
+ * what a cascade over 100k rows wants.
+ */
+#define REV_IN_FORCE(v) \
+	"NOT EXISTS (SELECT 1 FROM revocations w WHERE w.iteration_id = " \
+	v ".iteration_id AND w.id <> " v ".id AND ((w.origin_id IS NULL " \
+	"AND " v ".origin_id IS NOT NULL) OR ((w.origin_id IS NULL) = (" \
+	v ".origin_id IS NULL) AND (w.at < " v ".at OR (w.at = " v ".at " \
+	"AND w.id < " v ".id)))))"
+
+/* Rows of origin ?9 newer than row ?11 that are now the ones in force. */
 static const char rev_ev_new_sql[] = REV_EV_INSERT(
-    "v.origin_id = ?8 AND v.id > ?10 AND v.id = "
-    LIN_REV_IN_FORCE_ID("v.iteration_id"));
+    "v.origin_id = ?9 AND v.id > ?11 AND " REV_IN_FORCE("v"));
 
-/* The revocations in force that restoring iteration ?8 removes, where what
- * remains leaves the iteration not revoked at time ?9. */
+/*
+ * Rows in force that are about to go (restore, prune) and leave their
+ * iteration not revoked at ?10.  Such a row is inherited, so no explicit
+ * row is there to outrank what remains, and the iteration stays revoked
+ * exactly when another remaining copy is due: KEPT(w) says which remain.
+ */
+#define REV_GOING(kept) \
+	" AND " REV_IN_FORCE("v") " AND NOT EXISTS (SELECT 1 FROM " \
+	"revocations w WHERE w.iteration_id = v.iteration_id AND w.id <> v.id" \
+	" AND w.at <= ?10 AND " kept ")"
+
+/* Restoring iteration ?9 removes its explicit rows and their copies. */
 #define REV_EXPLICIT_OF(x) \
 	"(SELECT x.id FROM revocations x WHERE x.iteration_id = " x \
 	" AND x.origin_id IS NULL)"
 static const char rev_ev_restore_sql[] = REV_EV_INSERT(
-    "v.origin_id IN " REV_EXPLICIT_OF("?8") " AND v.id = "
-    LIN_REV_IN_FORCE_ID("v.iteration_id") " AND COALESCE((SELECT w.at "
-    "FROM revocations w WHERE w.iteration_id = v.iteration_id AND "
-    "COALESCE(w.origin_id, 0) NOT IN " REV_EXPLICIT_OF("?8")
-    LIN_REV_ORDER "), ?9 + 1) > ?9");
+    "v.origin_id IN " REV_EXPLICIT_OF("?9")
+    REV_GOING("w.origin_id NOT IN " REV_EXPLICIT_OF("?9")));
 
 /* The descendants of iteration X, by a walk down the links. */
 #define REV_REACH(x) \
@@ -202,19 +243,31 @@ static const char rev_ev_restore_sql[] = REV_EV_INSERT(
 	"WHERE l.parent_id = " x " UNION SELECT l.child_id FROM d " \
 	"JOIN links l ON l.parent_id = d.id) SELECT id FROM d"
 
-/* Rows of origin ?8 on iterations that no longer descend from its
- * iteration ?10, in force, with nothing left revoking them at ?9. */
+/* Pruning removes the copies of origin ?9 on iterations that no longer
+ * descend from its iteration ?11. */
 static const char rev_ev_prune_sql[] = REV_EV_INSERT(
-    "v.origin_id = ?8 AND v.iteration_id NOT IN (" REV_REACH("?10") ") "
-    "AND v.id = " LIN_REV_IN_FORCE_ID("v.iteration_id") " AND COALESCE("
-    "(SELECT w.at FROM revocations w WHERE w.iteration_id = v.iteration_id "
-    "AND COALESCE(w.origin_id, 0) <> ?8" LIN_REV_ORDER "), ?9 + 1) > ?9");
+    "v.origin_id = ?9 AND v.iteration_id NOT IN (" REV_REACH("?11") ")"
+    REV_GOING("w.origin_id <> ?9"));
+
+/* The digits written counting from 1 to m (REV_DIGITS, in C). */
+static int64_t
+rev_digits(int64_t m)
+{
+	int64_t d = 1, ones = 1;
+
+	for (int64_t p = 10; p <= m; p *= 10) {
+		d++;
+		ones = ones * 10 + 1;
+	}
+	return d * (m + 1) - ones;
+}
 
 static int
 rev_ev_rows(struct lin_reg *r, const char *sql, const char *action,
-    int64_t at, const struct lin_buf *tail, int64_t p8, int64_t p9,
-    int64_t p10, struct lin_err *e)
+    int64_t at, const struct lin_buf *tail, int64_t p9, int64_t p10,
+    int64_t p11, struct lin_err *e)
 {
+	struct lin_buf head, act;
 	char t[LIN_TIME_MAX];
 	int64_t seq, off;
 	sqlite3_stmt *st;
@@ -225,28 +278,39 @@ rev_ev_rows(struct lin_reg *r, const char *sql, const char *action,
 	if ((st = lin_sql(r, sql)) == NULL)
 		return lin_db_err(r, e);
 	lin_time_format(at, t);
+	lin_buf_init(&head);
+	lin_buf_init(&act);
+	/* as lin_ev_commit and lin_ev_start + lin_ev_kv("bucket") write */
+	lin_buf_printf(&head, "%s seq=", t);
+	lin_buf_printf(&act, " action=%s bucket=", action);
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_int64(st, 2, at);
 	sqlite3_bind_int64(st, 3, off);
-	sqlite3_bind_text(st, 4, t, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, head.data, (int)head.len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, tail->data, (int)tail->len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (int64_t)(strlen(t) + tail->len));
-	sqlite3_bind_text(st, 7, action, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)(head.len + act.len + tail->len +
+	    strlen(REV_EV_ITERATION) + strlen(REV_EV_VERSION)));
+	sqlite3_bind_text(st, 7, act.data, (int)act.len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, rev_digits(seq - 1));
 	n = sqlite3_bind_parameter_count(st);
-	if (n >= 8)
-		sqlite3_bind_int64(st, 8, p8);
 	if (n >= 9)
 		sqlite3_bind_int64(st, 9, p9);
 	if (n >= 10)
 		sqlite3_bind_int64(st, 10, p10);
-	return lin_exec_stmt(r, st, e);
+	if (n >= 11)
+		sqlite3_bind_int64(st, 11, p11);
+	rc = lin_exec_stmt(r, st, e);
+	lin_buf_free(&head);
+	lin_buf_free(&act);
+	return rc;
 }
 
 /* The tail of the events of iterations a revocation reached by
- * inheritance: who, from where, when (if scheduled), why. */
+ * inheritance: who, from where, and when if scheduled.  The reason is in
+ * the origin's own event, once, not on every line of a big cascade. */
 static void
 rev_tail_inherited(struct lin_reg *r, struct lin_buf *t, const char *by,
-    int64_t from_id, int64_t sched_at, const char *reason)
+    int64_t from_id, int64_t sched_at)
 {
 	struct lin_buf path;
 	char ts[LIN_TIME_MAX];
@@ -260,8 +324,6 @@ rev_tail_inherited(struct lin_reg *r, struct lin_buf *t, const char *by,
 		lin_time_format(sched_at, ts);
 		lin_ev_kv(t, "at", ts);
 	}
-	if (reason)
-		lin_ev_kv(t, "reason", reason);
 	lin_buf_puts(t, "\n");
 	lin_buf_free(&path);
 }
@@ -277,8 +339,7 @@ rev_ev_inherited(struct lin_reg *r, const char *action,
 	int rc;
 
 	lin_buf_init(&tail);
-	rev_tail_inherited(r, &tail, o->by, o->iteration_id, sched ? o->at : 0,
-	    o->reason);
+	rev_tail_inherited(r, &tail, o->by, o->iteration_id, sched ? o->at : 0);
 	rc = rev_ev_rows(r, rev_ev_new_sql, action, now, &tail, o->id, now, after,
 	    e);
 	lin_buf_free(&tail);
@@ -318,16 +379,18 @@ rev_ev_explicit(struct lin_reg *r, const char *action,
 
 /* Copy explicit revocation ?1 onto iteration ?2 and all its descendants
  * (except the origin's own iteration), once each, skipping those that
- * already hold a copy. */
+ * already hold a copy.  The unary plus keeps the planner from probing that
+ * by origin, which holds 100k rows after a big cascade, rather than by
+ * iteration, which holds a few. */
 static const char rev_cascade_sql[] =
     "INSERT INTO revocations (iteration_id, origin_id, at, created, reason, "
     "by_name, descendants, rollback, applied) "
     "WITH RECURSIVE d(id) AS (SELECT CAST(?2 AS INTEGER) "
     "UNION SELECT l.child_id FROM d JOIN links l ON l.parent_id = d.id) "
-    "SELECT d.id, o.id, o.at, ?3, o.reason, o.by_name, 1, o.rollback, "
-    "o.applied FROM d JOIN revocations o ON o.id = ?1 "
+    "SELECT d.id, o.id, o.at, ?3, '', '', 0, 0, 0 "
+    "FROM d JOIN revocations o ON o.id = ?1 "
     "WHERE d.id <> o.iteration_id AND NOT EXISTS (SELECT 1 FROM "
-    "revocations x WHERE x.iteration_id = d.id AND x.origin_id = o.id)";
+    "revocations x WHERE x.iteration_id = d.id AND +x.origin_id = o.id)";
 
 static int
 rev_cascade(struct lin_reg *r, int64_t origin, int64_t from, int64_t now,
@@ -463,18 +526,14 @@ rev_refuse_busy(struct lin_reg *r, const struct rev_row *o, int64_t now,
 
 /* ---- taking effect ---- */
 
+/* Only the explicit row says whether it was carried out (its copies have
+ * nothing of their own to say). */
 static int
 rev_mark_applied(struct lin_reg *r, int64_t origin, struct lin_err *e)
 {
-	sqlite3_stmt *st;
-	int rc;
+	sqlite3_stmt *st = lin_sql(r, "UPDATE revocations SET applied = 1 "
+	    "WHERE id = ?1");
 
-	st = lin_sql(r, "UPDATE revocations SET applied = 1 WHERE id = ?1");
-	sqlite3_bind_int64(st, 1, origin);
-	if ((rc = lin_exec_stmt(r, st, e)))
-		return rc;
-	st = lin_sql(r, "UPDATE revocations SET applied = 1 "
-	    "WHERE origin_id = ?1");
 	sqlite3_bind_int64(st, 1, origin);
 	return lin_exec_stmt(r, st, e);
 }
@@ -842,7 +901,7 @@ rev_prune_one(struct lin_reg *r, const char *by, const struct rev_row *o,
 	int rc;
 
 	lin_buf_init(&tail);
-	rev_tail_inherited(r, &tail, by, o->iteration_id, 0, NULL);
+	rev_tail_inherited(r, &tail, by, o->iteration_id, 0);
 	rc = rev_ev_rows(r, rev_ev_prune_sql, o->at > now ? "cancel-revocation" :
 	    "restore", now, &tail, o->id, now, o->iteration_id, e);
 	lin_buf_free(&tail);

@@ -106,6 +106,9 @@ CREATE INDEX links_parent ON links (parent_id);
 
 -- Revocations: explicit ones (origin_id NULL) and the inherited copies of
 -- an explicit one on each descendant it reached (origin_id = that row).
+-- A copy keeps only iteration, origin and at (the time, for precedence);
+-- its reason, by_name, descendants, rollback and applied are blank ('' or
+-- 0) and read from the origin.
 CREATE TABLE revocations (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	iteration_id INTEGER NOT NULL REFERENCES iterations (id) ON DELETE CASCADE,
@@ -120,7 +123,10 @@ CREATE TABLE revocations (
 );
 CREATE INDEX revocations_iteration ON revocations (iteration_id);
 CREATE INDEX revocations_origin ON revocations (origin_id);
-CREATE INDEX revocations_due ON revocations (applied, at);
+-- Explicit rows only: after a big scheduled cascade, 100k inherited rows
+-- would otherwise sit in the range every tick scans.
+CREATE INDEX revocations_due ON revocations (applied, at)
+	WHERE origin_id IS NULL;
 
 -- The events log, stored rendered: `off` is the byte offset of the line in
 -- the events file, so a read at any offset is one indexed query.
