@@ -242,81 +242,103 @@ lin_export(struct lin_reg *r, struct lin_buf *out, struct lin_err *e)
 
 /* ---- load ---- */
 
-/* Bind the document to ?1. */
+/*
+ * The document split into its members once: SQLite's JSON functions parse
+ * their argument on every call, so each table's statements get only that
+ * table's array, not the whole document again.
+ */
+enum { LD_FORMAT, LD_SCHEMA, LD_SEQUENCES, LD_TABLES };
+#define LD_NTABLES (sizeof(ex_tables) / sizeof(ex_tables[0]) - 1)
+
+struct ld_doc {
+	char  *text[LD_TABLES + LD_NTABLES];   /* JSON text of each member */
+	char   type[LD_TABLES + LD_NTABLES][8];
+	size_t len[LD_TABLES + LD_NTABLES];
+	int    extra;                          /* members we do not know */
+};
+
 static void
-ld_bind(sqlite3_stmt *st, const char *json, size_t len)
+ld_doc_free(struct ld_doc *d)
 {
-	sqlite3_bind_text(st, 1, json, (int)len, SQLITE_STATIC);
+	for (size_t i = 0; i < LD_TABLES + LD_NTABLES; i++)
+		free(d->text[i]);
 }
 
-/* Step a statement expecting one row; *text is its first column (a copy
- * in buf), NULL when the statement gave no row. */
 static int
-ld_first(struct lin_reg *r, sqlite3_stmt *st, char *buf, size_t bufsz,
-    bool *found, struct lin_err *e)
+ld_slot(const char *key)
 {
-	int rc = sqlite3_step(st);
+	static const char *const head[] = { "format", "schema", "sequences" };
 
-	*found = rc == SQLITE_ROW;
-	if (*found)
-		strlcpy(buf, lin_col_text(st, 0), bufsz);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
-	return rc;
+	for (int i = 0; i < LD_TABLES; i++)
+		if (strcmp(key, head[i]) == 0)
+			return i;
+	for (int i = 0; ex_tables[i]; i++)
+		if (strcmp(key, ex_tables[i]) == 0)
+			return LD_TABLES + i;
+	return -1;
 }
 
-/* The envelope: an object with the format, the schema version of this
- * program, the sequences, and each table as an array, nothing else. */
 static int
-ld_envelope(struct lin_reg *r, const char *json, size_t len,
+ld_split(struct lin_reg *r, const char *json, size_t len, struct ld_doc *d,
     struct lin_err *e)
 {
 	sqlite3_stmt *st;
-	int64_t v, n = 0;
+	int64_t v;
 	int rc;
 
-	st = lin_sql(r, "SELECT json_valid(?1)");
-	ld_bind(st, json, len);
+	st = lin_sql(r, "SELECT CASE WHEN json_valid(?1) "
+	    "THEN json_type(?1) = 'object' ELSE 0 END");
+	sqlite3_bind_text(st, 1, json, (int)len, SQLITE_STATIC);
 	if ((rc = lin_query_int(r, st, &v, e)))
 		return rc;
 	if (!v)
-		return lin_errf(e, EINVAL, "the document is not valid JSON");
-	st = lin_sql(r, "SELECT json_type(?1) = 'object' AND "
-	    "json_extract(?1, '$.format') IS ?2 AND "
-	    "json_type(?1, '$.schema') = 'integer' AND "
-	    "json_type(?1, '$.sequences') = 'object'");
-	ld_bind(st, json, len);
-	sqlite3_bind_text(st, 2, EX_FORMAT, -1, SQLITE_STATIC);
-	if ((rc = lin_query_int(r, st, &v, e)))
-		return rc;
-	if (!v)
+		return lin_errf(e, EINVAL, "the document is not a JSON object");
+	st = lin_sql(r, "SELECT key, type, CASE type WHEN 'text' "
+	    "THEN json_quote(value) ELSE value END FROM json_each(?1)");
+	sqlite3_bind_text(st, 1, json, (int)len, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int k = ld_slot(lin_col_text(st, 0));
+
+		if (k < 0 || d->text[k] != NULL) {
+			d->extra++;
+			continue;
+		}
+		strlcpy(d->type[k], lin_col_text(st, 1), sizeof(d->type[k]));
+		d->len[k] = (size_t)sqlite3_column_bytes(st, 2);
+		if ((d->text[k] = strndup(lin_col_text(st, 2), d->len[k])) ==
+		    NULL)
+			abort();	/* as lin_buf does */
+	}
+	rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* The envelope: the format, the schema version of this program, the
+ * sequences, and each table as an array, nothing else. */
+static int
+ld_envelope(struct lin_reg *r, const struct ld_doc *d, struct lin_err *e)
+{
+	int64_t v;
+	int rc;
+
+	if (d->text[LD_FORMAT] == NULL ||
+	    strcmp(d->text[LD_FORMAT], "\"" EX_FORMAT "\"") != 0)
 		return lin_errf(e, EINVAL, "the document is not a lineagefs "
 		    "export");
-	st = lin_sql(r, "SELECT json_extract(?1, '$.schema') = "
-	    "(SELECT user_version FROM pragma_user_version)");
-	ld_bind(st, json, len);
-	if ((rc = lin_query_int(r, st, &v, e)))
+	if ((rc = ex_schema_version(r, &v, e)))
 		return rc;
-	if (!v)
+	if (strcmp(d->type[LD_SCHEMA], "integer") != 0 ||
+	    strtoll(d->text[LD_SCHEMA], NULL, 10) != v)
 		return lin_errf(e, EINVAL, "the export is of another schema "
-		    "version than this program's");
-	for (int i = 0; ex_tables[i]; i++, n++) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "$.%s", ex_tables[i]);
-		st = lin_sql(r, "SELECT json_type(?1, ?2) IS 'array'");
-		ld_bind(st, json, len);
-		sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
-		if ((rc = lin_query_int(r, st, &v, e)))
-			return rc;
-		if (!v)
+		    "version than this program's (%lld)", (long long)v);
+	if (strcmp(d->type[LD_SEQUENCES], "object") != 0)
+		return lin_errf(e, EINVAL, "the export has no sequences");
+	for (size_t i = 0; i < LD_NTABLES; i++)
+		if (strcmp(d->type[LD_TABLES + i], "array") != 0)
 			return lin_errf(e, EINVAL, "the export has no array of "
 			    "%s", ex_tables[i]);
-	}
-	st = lin_sql(r, "SELECT count(*) FROM json_each(?1)");
-	ld_bind(st, json, len);
-	if ((rc = lin_query_int(r, st, &v, e)))
-		return rc;
-	if (v != n + 3)
+	if (d->extra)
 		return lin_errf(e, EINVAL, "the export has members this "
 		    "program does not know");
 	return 0;
@@ -361,8 +383,8 @@ ld_types(const struct ex_col *c)
 	}
 }
 
-/* SELECT r.key FROM json_each(?1, '$.t') r WHERE <row is not exactly the
- * table's columns with their types> ORDER BY key LIMIT 1 */
+/* SELECT r.key FROM json_each(?1) r WHERE <row is not exactly the table's
+ * columns with their types> ORDER BY r.key LIMIT 1 */
 static char *
 ld_check_sql(const struct ex_table *t)
 {
@@ -372,12 +394,9 @@ ld_check_sql(const struct ex_table *t)
 	lin_buf_init(&b);
 	/* The alias keeps the inner json_each's own value column from
 	 * shadowing the row's. */
-	q = sqlite3_mprintf("SELECT r.key FROM json_each(?1, '$.%q') r WHERE "
+	lin_buf_printf(&b, "SELECT r.key FROM json_each(?1) r WHERE "
 	    "json_type(r.value) IS NOT 'object' OR "
-	    "(SELECT count(*) FROM json_each(r.value)) <> %d", t->name,
-	    t->ncol);
-	lin_buf_puts(&b, q);
-	sqlite3_free(q);
+	    "(SELECT count(*) FROM json_each(r.value)) <> %d", t->ncol);
 	for (int i = 0; i < t->ncol; i++) {
 		q = sqlite3_mprintf(" OR coalesce(json_type(r.value, '$.%q'), "
 		    "'missing') NOT IN (%s)", t->col[i].name,
@@ -390,7 +409,7 @@ ld_check_sql(const struct ex_table *t)
 }
 
 /* INSERT INTO "t" ("c1", ...) SELECT json_extract(value, '$.c1'), ...
- * FROM json_each(?1, '$.t') ORDER BY key */
+ * FROM json_each(?1) ORDER BY key */
 static char *
 ld_insert_sql(const struct ex_table *t)
 {
@@ -413,13 +432,12 @@ ld_insert_sql(const struct ex_table *t)
 		lin_buf_puts(&b, q);
 		sqlite3_free(q);
 	}
-	q = sqlite3_mprintf(" FROM json_each(?1, '$.%q') ORDER BY key",
-	    t->name);
-	lin_buf_puts(&b, q);
-	sqlite3_free(q);
+	lin_buf_puts(&b, " FROM json_each(?1) ORDER BY key");
 	return lin_buf_steal(&b);
 }
 
+/* Run sql (freed here) with ?1 bound to json; *found tells whether it
+ * gave a row, whose first column goes to row. */
 static int
 ld_run(struct lin_reg *r, char *sql, const char *json, size_t len,
     char *row, size_t rowsz, bool *found, struct lin_err *e)
@@ -430,8 +448,12 @@ ld_run(struct lin_reg *r, char *sql, const char *json, size_t len,
 	free(sql);
 	if (st == NULL)
 		return -(e ? e->code : EIO);
-	ld_bind(st, json, len);
-	rc = ld_first(r, st, row, rowsz, found, e);
+	sqlite3_bind_text(st, 1, json, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		strlcpy(row, lin_col_text(st, 0), rowsz);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -470,18 +492,19 @@ ld_table(struct lin_reg *r, const char *table, const char *json, size_t len,
 /* Set the AUTOINCREMENT counters to the exported ones (never below the
  * highest id loaded, or a new row would take an id already used). */
 static int
-ld_sequence(struct lin_reg *r, const char *table, const char *json,
-    size_t len, struct lin_err *e)
+ld_sequence(struct lin_reg *r, const char *table, const struct ld_doc *d,
+    struct lin_err *e)
 {
 	char path[64], *sql;
 	sqlite3_stmt *st;
 	int64_t seq, max = 0;
 	int rc;
 
-	snprintf(path, sizeof(path), "$.sequences.%s", table);
+	snprintf(path, sizeof(path), "$.%s", table);
 	st = lin_sql(r, "SELECT CASE json_type(?1, ?2) WHEN 'integer' "
 	    "THEN json_extract(?1, ?2) ELSE -1 END");
-	ld_bind(st, json, len);
+	sqlite3_bind_text(st, 1, d->text[LD_SEQUENCES],
+	    (int)d->len[LD_SEQUENCES], SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
 	if ((rc = lin_query_int(r, st, &seq, e)))
 		return rc;
@@ -512,20 +535,19 @@ ld_sequence(struct lin_reg *r, const char *table, const char *json,
 }
 
 static int
-ld_sequences_known(struct lin_reg *r, const char *json, size_t len,
+ld_sequences_known(struct lin_reg *r, const struct ld_doc *d,
     struct lin_err *e)
 {
 	sqlite3_stmt *st;
 	int64_t n;
 	int rc;
 
-	st = lin_sql(r, "SELECT count(*) FROM json_each(?1, '$.sequences')");
-	ld_bind(st, json, len);
+	st = lin_sql(r, "SELECT count(*) FROM json_each(?1)");
+	sqlite3_bind_text(st, 1, d->text[LD_SEQUENCES],
+	    (int)d->len[LD_SEQUENCES], SQLITE_STATIC);
 	if ((rc = lin_query_int(r, st, &n, e)))
 		return rc;
-	for (int i = 1; ex_tables[i]; i++)
-		n--;
-	if (n != 0)
+	if (n != (int64_t)LD_NTABLES - 1)
 		return lin_errf(e, EINVAL, "the export's sequences do not "
 		    "match the tables");
 	return 0;
@@ -535,18 +557,22 @@ static int
 ld_document(struct lin_reg *r, const char *json, size_t len,
     struct lin_err *e)
 {
+	struct ld_doc d;
 	int rc;
 
-	if ((rc = ld_envelope(r, json, len, e)) || (rc = ld_empty(r, e)) ||
-	    (rc = ld_sequences_known(r, json, len, e)))
-		return rc;
-	for (int i = 0; ex_tables[i]; i++)
-		if ((rc = ld_table(r, ex_tables[i], json, len, e)))
-			return rc;
-	for (int i = 1; ex_tables[i]; i++)
-		if ((rc = ld_sequence(r, ex_tables[i], json, len, e)))
-			return rc;
-	return 0;
+	memset(&d, 0, sizeof(d));
+	if ((rc = ld_split(r, json, len, &d, e)) ||
+	    (rc = ld_envelope(r, &d, e)) || (rc = ld_empty(r, e)) ||
+	    (rc = ld_sequences_known(r, &d, e)))
+		goto out;
+	for (size_t i = 0; i < LD_NTABLES && rc == 0; i++)
+		rc = ld_table(r, ex_tables[i], d.text[LD_TABLES + i],
+		    d.len[LD_TABLES + i], e);
+	for (size_t i = 1; i < LD_NTABLES && rc == 0; i++)
+		rc = ld_sequence(r, ex_tables[i], &d, e);
+out:
+	ld_doc_free(&d);
+	return rc;
 }
 
 int
