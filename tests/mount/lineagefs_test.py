@@ -420,7 +420,7 @@ class Mount:
                     else:
                         problems.append('the daemon exited with status %d' % rc)
         elif self.pid is not None:
-            _, waited = wait_until(lambda: not os.path.exists('/proc/%d' % self.pid), 10)
+            wait_until(lambda: not os.path.exists('/proc/%d' % self.pid), 10)
             if os.path.exists('/proc/%d' % self.pid):
                 self.kill()
                 problems.append('the daemon did not exit within 10 s of the unmount')
@@ -444,9 +444,8 @@ class Mount:
                 if not self.mounted():
                     shutil.rmtree(self.tmp, ignore_errors=True)
         if problems:
-            raise AssertionError('%s (registry %s):\n%s\ndaemon output:\n%s'
-                                 % ('; '.join(problems), self.registry,
-                                    '', log))
+            raise AssertionError('%s (registry %s); daemon output:\n%s'
+                                 % ('; '.join(problems), self.registry, log))
 
     # -- paths, reads and writes --
 
