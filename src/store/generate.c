@@ -614,7 +614,8 @@ gen_revoke(struct gen *g, int b, int64_t j, struct lin_err *e)
 }
 
 /* Every descendant of each new explicit revocation gets its inherited
- * copy, in one recursive statement (as revoking does). */
+ * copy, in one recursive statement, as revoking does: a copy holds only
+ * its iteration, origin and time; the rest is read from the origin. */
 #define GEN_INHERIT_SQL \
 	"INSERT INTO revocations (iteration_id, origin_id, at, created, " \
 	"reason, by_name, descendants, rollback, applied) " \
@@ -623,8 +624,7 @@ gen_revoke(struct gen *g, int b, int64_t j, struct lin_err *e)
 	" WHERE origin_id IS NULL AND id > ?1" \
 	" UNION" \
 	" SELECT d.rev, l.child_id FROM d JOIN links l ON l.parent_id = d.it)" \
-	" SELECT d.it, o.id, o.at, o.created, o.reason, o.by_name," \
-	" o.descendants, o.rollback, o.applied" \
+	" SELECT d.it, o.id, o.at, o.created, '', '', 0, 0, 0" \
 	" FROM d JOIN revocations o ON o.id = d.rev" \
 	" WHERE d.it <> o.iteration_id ORDER BY d.rev, d.it"
 

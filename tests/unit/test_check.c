@@ -274,6 +274,40 @@ START_TEST(generated_is_healthy)
 }
 END_TEST
 
+/* The generator's revocations read as the engine's own: an inherited one
+ * names its origin and shows the origin's reason. */
+START_TEST(generated_revocations_read)
+{
+	struct lin_gen_params p = { 30, 40, 1, 1, 4, 2, 2, 4 };
+	struct lin_revocation rv;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int64_t it = 0, from = 0;
+
+	ck_assert_int_eq(lin_generate(R, &p, &E), 0);
+	ck_assert_int_eq(sqlite3_open(regpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT x.iteration_id, "
+	    "o.iteration_id FROM revocations x JOIN revocations o "
+	    "ON o.id = x.origin_id ORDER BY x.id LIMIT 1", -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		it = sqlite3_column_int64(st, 0);
+		from = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ck_assert_msg(it != 0, "no inherited revocation was generated");
+	ck_assert_str_eq(fx_word(it), "revoked");
+	ck_assert_int_eq(lin_revocation_get(R, it, &rv, &E), 0);
+	ck_assert(rv.inherited);
+	ck_assert_int_eq(rv.from_id, from);
+	ck_assert_msg(strncmp(rv.reason, "CVE-", 4) == 0, "reason %s",
+	    rv.reason);
+	ck_assert_str_eq(rv.by, "secops");
+	ck_assert_str_eq(fx_word(from), "revoked");
+}
+END_TEST
+
 /* An export without its events (the generate event carries the time the
  * generator ran). */
 static char *
@@ -397,6 +431,7 @@ check_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, generated_is_healthy, 0,
 	    (int)(sizeof(shapes) / sizeof(shapes[0])));
+	tcase_add_test(tc, generated_revocations_read);
 	tcase_add_test(tc, generator_deterministic);
 	tcase_add_loop_test(tc, generator_refuses, 0,
 	    (int)(sizeof(bad_params) / sizeof(bad_params[0])));
