@@ -128,6 +128,19 @@ void fs_errors_add(struct op *o, const char *opname, const char *path,
     int code);
 void fs_errors_render(struct lin_buf *out, int64_t *mtime);
 
+/* Requests served, by operation, so caching is measured, not guessed
+ * (printed on SIGUSR1). */
+enum fs_req {
+	FS_R_LOOKUP, FS_R_FORGET, FS_R_GETATTR, FS_R_SETATTR, FS_R_READLINK,
+	FS_R_MKNOD, FS_R_MKDIR, FS_R_UNLINK, FS_R_RMDIR, FS_R_SYMLINK,
+	FS_R_RENAME, FS_R_OPEN, FS_R_READ, FS_R_WRITE, FS_R_FLUSH,
+	FS_R_RELEASE, FS_R_OPENDIR, FS_R_READDIR, FS_R_READDIRPLUS,
+	FS_R_RELEASEDIR, FS_R_STATFS, FS_R_CREATE,
+	FS_R_COUNT
+};
+void fs_count(enum fs_req r);
+void fs_stats_render(struct lin_buf *out);
+
 /* ops.c */
 extern const struct fuse_lowlevel_ops fs_ops;
 void fs_op_init(struct op *o, struct fs *fs, fuse_req_t req);

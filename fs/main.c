@@ -95,6 +95,8 @@ usage(FILE *f)
 "  -o allow_other     let other users use the mount (permissions are\n"
 "                     always enforced: default_permissions is always on)\n"
 "  -h, --help         this help\n"
+"\n"
+"SIGUSR1 prints the requests served so far, by operation, on stderr.\n"
 "  -V, --version      the version\n"
 "\n"
 "Other -o options are FUSE's own (see mount.fuse3(8)).  Unmount with\n"
@@ -103,6 +105,26 @@ usage(FILE *f)
 }
 
 static volatile sig_atomic_t ticker_stop;
+static volatile sig_atomic_t stats_wanted;
+
+static void
+on_usr1(int sig)
+{
+	stats_wanted = 1;
+}
+
+/* SIGUSR1: the requests served so far, by operation, on stderr. */
+static void
+stats_print(void)
+{
+	struct lin_buf b;
+
+	lin_buf_init(&b);
+	fs_stats_render(&b);
+	fputs(b.data, stderr);
+	fflush(stderr);
+	lin_buf_free(&b);
+}
 
 /* Scheduled revocations take effect within a second of their time. */
 static void *
@@ -115,6 +137,10 @@ ticker(void *arg)
 		struct lin_err e = { 0 };
 
 		nanosleep(&ts, NULL);
+		if (stats_wanted) {
+			stats_wanted = 0;
+			stats_print();
+		}
 		pthread_mutex_lock(&fs->lock);
 		if (lin_reg_tick(fs->reg, &e) < 0)
 			fprintf(stderr, "lineagefs: scheduled revocations: "
@@ -187,6 +213,7 @@ main(int argc, char *argv[])
 	if (fuse_session_mount(fs.se, mnt) != 0)
 		errx(1, "cannot mount on %s", mnt);
 	fuse_daemonize(op.foreground);
+	signal(SIGUSR1, on_usr1);
 	if (pthread_create(&tick, NULL, ticker, &fs) != 0)
 		errx(1, "cannot start the ticker thread");
 

@@ -27,6 +27,54 @@ struct handle {
 	bool           done;     /* NF_STREAM: the document was imported */
 };
 
+static unsigned long long fs_counts[FS_R_COUNT];
+static const char *const fs_count_names[FS_R_COUNT] = {
+	"lookup",
+	"forget",
+	"getattr",
+	"setattr",
+	"readlink",
+	"mknod",
+	"mkdir",
+	"unlink",
+	"rmdir",
+	"symlink",
+	"rename",
+	"open",
+	"read",
+	"write",
+	"flush",
+	"release",
+	"opendir",
+	"readdir",
+	"readdirplus",
+	"releasedir",
+	"statfs",
+	"create",
+};
+
+void
+fs_count(enum fs_req r)
+{
+	__atomic_add_fetch(&fs_counts[r], 1, __ATOMIC_RELAXED);
+}
+
+void
+fs_stats_render(struct lin_buf *out)
+{
+	unsigned long long total = 0;
+
+	lin_buf_puts(out, "requests:");
+	for (int i = 0; i < FS_R_COUNT; i++) {
+		unsigned long long n = __atomic_load_n(&fs_counts[i],
+		    __ATOMIC_RELAXED);
+
+		total += n;
+		lin_buf_printf(out, " %s=%llu", fs_count_names[i], n);
+	}
+	lin_buf_printf(out, " total=%llu\n", total);
+}
+
 void
 fs_op_init(struct op *o, struct fs *fs, fuse_req_t req)
 {
@@ -216,6 +264,7 @@ entry_reply(fuse_req_t req, struct op *o, enum nk k, int64_t id)
 static void
 op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	fs_count(FS_R_LOOKUP);
 	enum nk ck;
 	int64_t cid;
 	int rc;
@@ -233,6 +282,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void
 op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	fs_count(FS_R_GETATTR);
 	struct stat st;
 	int rc;
 	BEGIN(req);
@@ -295,6 +345,7 @@ static void
 op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     struct fuse_file_info *fi)
 {
+	fs_count(FS_R_SETATTR);
 	enum nk k = ino_kind(ino);
 	int64_t id = ino_id(ino);
 	struct stat st;
@@ -320,6 +371,7 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 static void
 op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+	fs_count(FS_R_READLINK);
 	struct lin_buf b;
 	int rc;
 	BEGIN(req);
@@ -376,6 +428,7 @@ node_make(struct op *o, fuse_ino_t parent, const char *name, mode_t t,
 static void
 op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	fs_count(FS_R_MKDIR);
 	enum nk ck;
 	int64_t cid;
 	int rc;
@@ -394,6 +447,7 @@ static void
 op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
     const char *name)
 {
+	fs_count(FS_R_SYMLINK);
 	enum nk ck;
 	int64_t cid;
 	int rc;
@@ -412,6 +466,7 @@ static void
 op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     dev_t rdev)
 {
+	fs_count(FS_R_MKNOD);
 	enum nk ck;
 	int64_t cid;
 	int rc;
@@ -457,12 +512,14 @@ node_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void
 op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	fs_count(FS_R_UNLINK);
 	node_remove(req, parent, name, "unlink");
 }
 
 static void
 op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	fs_count(FS_R_RMDIR);
 	node_remove(req, parent, name, "rmdir");
 }
 
@@ -470,6 +527,7 @@ static void
 op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
     fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
+	fs_count(FS_R_RENAME);
 	enum nk k = ino_kind(parent), ck;
 	int64_t cid;
 	int rc = 0;
@@ -546,6 +604,7 @@ handle_open(struct op *o, enum nk k, int64_t id, struct fuse_file_info *fi,
 static void
 op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	fs_count(FS_R_OPEN);
 	struct handle *h;
 	int rc;
 	BEGIN(req);
@@ -566,6 +625,7 @@ static void
 op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     struct fuse_file_info *fi)
 {
+	fs_count(FS_R_CREATE);
 	struct fuse_entry_param ep;
 	struct handle *h;
 	enum nk ck;
@@ -597,6 +657,7 @@ static void
 op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
+	fs_count(FS_R_READ);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	const struct node *nd = &fs_nodes[ino_kind(ino)];
 	struct lin_buf b;
@@ -681,6 +742,7 @@ static void
 op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
     off_t off, struct fuse_file_info *fi)
 {
+	fs_count(FS_R_WRITE);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	enum nk k = ino_kind(ino);
 	int64_t id = ino_id(ino);
@@ -712,6 +774,7 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 static void
 op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	fs_count(FS_R_FLUSH);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	const struct node *nd = &fs_nodes[ino_kind(ino)];
 	int rc = 0;
@@ -735,6 +798,7 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	fs_count(FS_R_RELEASE);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	const struct node *nd = &fs_nodes[ino_kind(ino)];
 	bool clear = h && h->trunc && !h->wrote && (nd->flags & NF_CLEAR);
@@ -876,6 +940,7 @@ static void
 op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
+	fs_count(FS_R_READDIR);
 	dir_read(req, ino, size, off, false);
 }
 
@@ -883,12 +948,35 @@ static void
 op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
+	fs_count(FS_R_READDIRPLUS);
 	dir_read(req, ino, size, off, true);
+}
+
+static void
+op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fs_count(FS_R_FORGET);
+	fuse_reply_none(req);
+}
+
+static void
+op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fs_count(FS_R_OPENDIR);
+	fuse_reply_open(req, fi);
+}
+
+static void
+op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fs_count(FS_R_RELEASEDIR);
+	fuse_reply_err(req, 0);
 }
 
 static void
 op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	fs_count(FS_R_STATFS);
 	struct statvfs sv;
 
 	memset(&sv, 0, sizeof(sv));
@@ -925,6 +1013,9 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.write = op_write,
 	.flush = op_flush,
 	.release = op_release,
+	.forget = op_forget,
+	.opendir = op_opendir,
+	.releasedir = op_releasedir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
 	.statfs = op_statfs,
