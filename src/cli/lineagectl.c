@@ -514,7 +514,8 @@ plain_options(int *argc, char ***argv)
 	*argc = n;
 }
 
-/* REGISTRY may be given before the options too (lineagectl gen R --...). */
+/* gen's options may come before or after REGISTRY (getopt_long moves the
+ * other words to the end); the other commands take only --help. */
 static void
 command_args(int *argc, char ***argv)
 {
