@@ -604,12 +604,20 @@ static int
 up_link(struct op *o, int64_t id, int64_t *pid, struct lin_buf *n,
     bool parents)
 {
+	struct lin_iteration it;
 	struct lin_link l;
-	int rc = lin_link_get(R, id, &l, E);
+	int rc;
 
+	if ((rc = lin_link_get(R, id, &l, E)))
+		return rc;
+	/* The entry is named for the other end: the parent under parents/,
+	 * the child under children/. */
 	*pid = parents ? l.child_id : l.parent_id;
-	lin_buf_printf(n, "%s@%s", l.bucket, l.fingerprint);
-	return rc;
+	if ((rc = lin_iteration_get(R, parents ? l.parent_id : l.child_id,
+	    &it, E)))
+		return rc;
+	lin_buf_printf(n, "%s@%s", it.bucket, it.fingerprint);
+	return 0;
 }
 
 static int

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/revocation.h"
 
 #define BUILD_COLS "id, iteration_id, name, created, mtime"
+
+static int build_relink_sources(struct lin_reg *, const struct lin_actor *,
+    int64_t, struct lin_err *);
 
 static int
 build_one(struct lin_reg *r, sqlite3_stmt *st, struct lin_build *out,
@@ -166,6 +169,7 @@ lin_build_delete(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 	st = lin_sql(r, "DELETE FROM builds WHERE id = ?");
 	sqlite3_bind_int64(st, 1, id);
 	if ((rc = lin_exec_stmt(r, st, e)) ||
+	    (rc = build_relink_sources(r, a, b.iteration_id, e)) ||
 	    (rc = lin_touch_iteration(r, b.iteration_id, e)))
 		goto out;
 	rc = build_event(r, a, "build-delete", b.iteration_id, b.name, NULL,
@@ -196,10 +200,15 @@ lin_build_value(struct lin_reg *r, int64_t id, enum lin_build_field f,
 	return rc;
 }
 
-/* The source decides the build's parent link: replace the old one. */
+/*
+ * Sources decide parent links: after any source change, the iteration's
+ * source links are derived again from all its builds (two builds from one
+ * base give one parent, which stays while either still names it), and
+ * revocations that only a dropped link passed down are taken back.
+ */
 static int
-build_link_source(struct lin_reg *r, const struct lin_actor *a,
-    const struct lin_build *b, const char *source, struct lin_err *e)
+build_relink_sources(struct lin_reg *r, const struct lin_actor *a,
+    int64_t iteration_id, struct lin_err *e)
 {
 	struct lin_artifact art;
 	struct lin_build pb;
@@ -207,20 +216,41 @@ build_link_source(struct lin_reg *r, const struct lin_actor *a,
 	char by[64];
 	int rc;
 
-	st = lin_sql(r, "DELETE FROM links WHERE build_id = ?");
-	sqlite3_bind_int64(st, 1, b->id);
-	if ((rc = lin_exec_stmt(r, st, e)) || source[0] == '\0')
-		return rc;
 	lin_actor_name(a->uid, by, sizeof(by));
-	if (lin_artifact_by_external_id(r, source, &art, NULL) == 0 &&
-	    lin_build_get(r, art.build_id, &pb, NULL) == 0) {
-		rc = lin_link_add_tx(r, by, b->iteration_id, pb.iteration_id,
-		    "", source, b->id, e);
-		/* Two builds from one base give one parent. */
-		return rc == -EEXIST ? 0 : rc;
+	st = lin_sql(r, "DELETE FROM links WHERE child_id = ? AND "
+	    "build_id IS NOT NULL");
+	sqlite3_bind_int64(st, 1, iteration_id);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	for (int64_t after = 0;;) {
+		char src[LIN_VALUE_MAX + 1];
+		int64_t bid;
+
+		st = lin_sql(r, "SELECT id, source FROM builds WHERE "
+		    "iteration_id = ? AND id > ? AND source <> '' ORDER BY id "
+		    "LIMIT 1");
+		sqlite3_bind_int64(st, 1, iteration_id);
+		sqlite3_bind_int64(st, 2, after);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_reset(st);
+			break;
+		}
+		bid = after = sqlite3_column_int64(st, 0);
+		strlcpy(src, lin_col_text(st, 1), sizeof(src));
+		sqlite3_reset(st);
+		if (lin_artifact_by_external_id(r, src, &art, NULL) == 0 &&
+		    lin_build_get(r, art.build_id, &pb, NULL) == 0)
+			rc = lin_link_add_tx(r, by, iteration_id,
+			    pb.iteration_id, "", src, bid, e);
+		else
+			rc = lin_link_add_tx(r, by, iteration_id, 0, "", src,
+			    bid, e);
+		if (rc == -EEXIST)
+			rc = 0;
+		if (rc)
+			return rc;
 	}
-	return lin_link_add_tx(r, by, b->iteration_id, 0, "", source, b->id,
-	    e);
+	return lin_rev_link_prune(r, by, iteration_id, lin_now(), e);
 }
 
 int
@@ -249,7 +279,8 @@ lin_build_set(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 	if ((rc = lin_exec_stmt(r, st, e)) ||
 	    (rc = lin_touch_iteration(r, b.iteration_id, e)))
 		goto end;
-	if (f == LIN_BUILD_SOURCE && (rc = build_link_source(r, a, &b, v, e)))
+	if (f == LIN_BUILD_SOURCE &&
+	    (rc = build_relink_sources(r, a, b.iteration_id, e)))
 		goto end;
 	rc = build_event(r, a, "set", b.iteration_id, b.name, field, v, e);
 end:
