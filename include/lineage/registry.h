@@ -265,6 +265,28 @@ int lin_channel_rename(struct lin_reg *r, const struct lin_actor *a,
 int lin_channels_of(struct lin_reg *r, int64_t iteration_id,
     struct lin_buf *out, struct lin_err *e);
 
+/* ---- the change feed: what each mutation changed, for caches ---- */
+enum lin_change_kind {
+	LIN_CH_ALL,        /* anything may have changed */
+	LIN_CH_GLOBAL,     /* the top: buckets/, by-id/, artifacts/, graph */
+	LIN_CH_BUCKET,     /* a bucket's files, listings and latest */
+	LIN_CH_ITERATION,  /* an iteration's files and listings */
+	LIN_CH_BUILD,      /* a build's files and listings */
+	LIN_CH_ARTIFACT,   /* one artifact */
+	LIN_CH_BLABEL,     /* one bucket label */
+	LIN_CH_BDLABEL,    /* one build label */
+	LIN_CH_CHANNEL,    /* one user channel */
+	LIN_CH_VIEWS,      /* every derived view of ancestry and state */
+};
+typedef int (*lin_change_fn)(void *ctx, int kind, int64_t id);
+/* The newest change's sequence number (0 if none). */
+int lin_changes_head(struct lin_reg *r, int64_t *seq, struct lin_err *e);
+/* Changes after `after`, oldest first, at most max of them; *last is the
+ * last one reported.  A reader that fell behind the feed's pruning gets
+ * one LIN_CH_ALL. */
+int lin_changes_since(struct lin_reg *r, int64_t after, size_t max,
+    lin_change_fn fn, void *ctx, int64_t *last, struct lin_err *e);
+
 /* ---- the events log (SPEC §8) ---- */
 /* Size in bytes of the whole rendered log. */
 int lin_events_size(struct lin_reg *r, int64_t *size, struct lin_err *e);

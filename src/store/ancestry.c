@@ -403,6 +403,8 @@ link_touch(struct lin_reg *r, int64_t child_id, int64_t parent_id,
 
 	if (rc == 0 && parent_id)
 		rc = lin_touch_iteration(r, parent_id, e);
+	if (rc == 0)
+		rc = lin_change(r, LIN_CH_VIEWS, 0, e);
 	return rc;
 }
 

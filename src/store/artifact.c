@@ -192,11 +192,21 @@ lin_artifact_set(struct lin_reg *r, const struct lin_actor *a,
 	sqlite3_bind_int64(st, 1, lin_now());
 	sqlite3_bind_int64(st, 2, build_id);
 	if ((rc = lin_exec_stmt(r, st, e)) ||
+	    (rc = lin_change(r, LIN_CH_BUILD, build_id, e)) ||
+	    (rc = lin_change(r, LIN_CH_GLOBAL, 0, e)) ||
 	    (rc = artifact_event(r, a, "artifact-set", &b, region, v ? v : "",
 	    e)))
 		goto end;
 found:
-	rc = lin_artifact_by_region(r, build_id, region, out, e);
+	{
+		struct lin_artifact na;
+
+		if ((rc = lin_artifact_by_region(r, build_id, region, &na, e)) ||
+		    (rc = lin_change(r, LIN_CH_ARTIFACT, na.id, e)))
+			goto end;
+		if (out)
+			*out = na;
+	}
 end:
 	rc = lin_tx_end(r, rc, e);
 out:
@@ -208,6 +218,7 @@ int
 lin_artifact_delete(struct lin_reg *r, const struct lin_actor *a,
     int64_t build_id, const char *region, struct lin_err *e)
 {
+	struct lin_artifact old;
 	struct lin_build b;
 	sqlite3_stmt *st;
 	int rc;
@@ -216,7 +227,10 @@ lin_artifact_delete(struct lin_reg *r, const struct lin_actor *a,
 		return rc;
 	if ((rc = lin_build_get(r, build_id, &b, e)) ||
 	    (rc = lin_iteration_mutable(r, b.iteration_id, "artifacts", e)) ||
-	    (rc = lin_artifact_by_region(r, build_id, region, NULL, e)))
+	    (rc = lin_artifact_by_region(r, build_id, region, &old, e)) ||
+	    (rc = lin_change(r, LIN_CH_ARTIFACT, old.id, e)) ||
+	    (rc = lin_change(r, LIN_CH_BUILD, build_id, e)) ||
+	    (rc = lin_change(r, LIN_CH_GLOBAL, 0, e)))
 		goto out;
 	st = lin_sql(r, "DELETE FROM artifacts WHERE build_id = ? AND "
 	    "region = ?");

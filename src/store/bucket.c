@@ -96,10 +96,13 @@ lin_touch_bucket(struct lin_reg *r, int64_t id, struct lin_err *e)
 {
 	sqlite3_stmt *st = lin_sql(r, "UPDATE buckets SET mtime = ? "
 	    "WHERE id = ?");
+	int rc;
 
 	sqlite3_bind_int64(st, 1, lin_now());
 	sqlite3_bind_int64(st, 2, id);
-	return lin_exec_stmt(r, st, e);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	return lin_change(r, LIN_CH_BUCKET, id, e);
 }
 
 static int
@@ -151,8 +154,16 @@ lin_bucket_create(struct lin_reg *r, const struct lin_actor *a,
 		goto out;
 	if ((rc = bucket_event(r, a, "bucket-create", name, NULL, NULL, e)))
 		goto out;
-	if (out)
-		rc = lin_bucket_by_name(r, name, out, e);
+	{
+		struct lin_bucket nb;
+
+		if ((rc = lin_bucket_by_name(r, name, &nb, e)) ||
+		    (rc = lin_change(r, LIN_CH_BUCKET, nb.id, e)) ||
+		    (rc = lin_change(r, LIN_CH_GLOBAL, 0, e)))
+			goto out;
+		if (out)
+			*out = nb;
+	}
 out:
 	return lin_tx_end(r, rc, e);
 }
@@ -192,7 +203,9 @@ lin_bucket_delete(struct lin_reg *r, const struct lin_actor *a,
 		goto out;
 	st = lin_sql(r, "DELETE FROM buckets WHERE id = ?");
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = lin_exec_stmt(r, st, e)))
+	if ((rc = lin_exec_stmt(r, st, e)) ||
+	    (rc = lin_change(r, LIN_CH_BUCKET, id, e)) ||
+	    (rc = lin_change(r, LIN_CH_GLOBAL, 0, e)))
 		goto out;
 	rc = bucket_event(r, a, "bucket-delete", b.name, NULL, NULL, e);
 out:
@@ -240,7 +253,8 @@ lin_bucket_set_description(struct lin_reg *r, const struct lin_actor *a,
 		sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, lin_now());
 		sqlite3_bind_int64(st, 3, id);
-		rc = lin_exec_stmt(r, st, e);
+		if ((rc = lin_exec_stmt(r, st, e)) == 0)
+			rc = lin_change(r, LIN_CH_BUCKET, id, e);
 	}
 	if (rc == 0)
 		rc = bucket_event(r, a, "set", b.name, "field", "description",
@@ -271,7 +285,9 @@ bucket_set_owner(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 	sqlite3_bind_int64(st, 3, mode >= 0 ? mode : (int64_t)b.mode);
 	sqlite3_bind_int64(st, 4, lin_now());
 	sqlite3_bind_int64(st, 5, id);
-	if ((rc = lin_exec_stmt(r, st, e)))
+	/* Every node inside the bucket shows its owner and mode. */
+	if ((rc = lin_exec_stmt(r, st, e)) ||
+	    (rc = lin_change(r, LIN_CH_ALL, 0, e)))
 		goto out;
 	if (mode >= 0)
 		snprintf(v, sizeof(v), "%04o", (unsigned)mode);

@@ -142,7 +142,15 @@ lin_build_create(struct lin_reg *r, const struct lin_actor *a,
 	    (rc = build_event(r, a, "build-create", iteration_id, name, NULL,
 	    NULL, e)))
 		goto out;
-	rc = lin_build_by_name(r, iteration_id, name, out, e);
+	{
+		struct lin_build nb;
+
+		if ((rc = lin_build_by_name(r, iteration_id, name, &nb, e)) ||
+		    (rc = lin_change(r, LIN_CH_BUILD, nb.id, e)))
+			goto out;
+		if (out)
+			*out = nb;
+	}
 out:
 	return lin_tx_end(r, rc, e);
 }
@@ -170,7 +178,8 @@ lin_build_delete(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 	sqlite3_bind_int64(st, 1, id);
 	if ((rc = lin_exec_stmt(r, st, e)) ||
 	    (rc = build_relink_sources(r, a, b.iteration_id, e)) ||
-	    (rc = lin_touch_iteration(r, b.iteration_id, e)))
+	    (rc = lin_touch_iteration(r, b.iteration_id, e)) ||
+	    (rc = lin_change(r, LIN_CH_BUILD, id, e)))
 		goto out;
 	rc = build_event(r, a, "build-delete", b.iteration_id, b.name, NULL,
 	    NULL, e);
@@ -277,7 +286,8 @@ lin_build_set(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 	sqlite3_bind_int64(st, 2, lin_now());
 	sqlite3_bind_int64(st, 3, id);
 	if ((rc = lin_exec_stmt(r, st, e)) ||
-	    (rc = lin_touch_iteration(r, b.iteration_id, e)))
+	    (rc = lin_touch_iteration(r, b.iteration_id, e)) ||
+	    (rc = lin_change(r, LIN_CH_BUILD, id, e)))
 		goto end;
 	if (f == LIN_BUILD_SOURCE &&
 	    (rc = build_relink_sources(r, a, b.iteration_id, e)))

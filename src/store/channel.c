@@ -219,7 +219,13 @@ lin_channel_move(struct lin_reg *r, const char *by, int64_t bucket_id,
 		sqlite3_bind_text(st, 4, channel, -1, SQLITE_STATIC);
 	}
 	if ((rc = lin_exec_stmt(r, st, e)) ||
-	    (rc = lin_touch_bucket(r, bucket_id, e)))
+	    (rc = lin_touch_bucket(r, bucket_id, e)) ||
+	    (rc = lin_change(r, LIN_CH_VIEWS, 0, e)))
+		return rc;
+	if (from && (rc = lin_change(r, LIN_CH_CHANNEL, cur.id, e)))
+		return rc;
+	if (to && lin_channel_get(r, bucket_id, channel, &cur, NULL) == 0 &&
+	    (rc = lin_change(r, LIN_CH_CHANNEL, cur.id, e)))
 		return rc;
 	return lin_channel_record(r, by, bucket_id, channel, from, to, why, e);
 }
@@ -393,7 +399,8 @@ lin_channel_rename(struct lin_reg *r, const struct lin_actor *a,
 		goto out;
 	st = lin_sql(r, "DELETE FROM channels WHERE id = ?");
 	sqlite3_bind_int64(st, 1, src.id);
-	if ((rc = lin_exec_stmt(r, st, e)) || withdrawn)
+	if ((rc = lin_exec_stmt(r, st, e)) ||
+	    (rc = lin_change(r, LIN_CH_CHANNEL, src.id, e)) || withdrawn)
 		goto out;
 	st = lin_sql(r, "INSERT INTO assignments (bucket_id, channel, "
 	    "iteration_id, at, by_name) VALUES (?, ?, NULL, ?, ?)");

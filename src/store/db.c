@@ -183,7 +183,17 @@ lin_tx_end(struct lin_reg *r, int ok, struct lin_err *e)
 	return ok;
 }
 
-/* Bring the schema to LIN_SCHEMA_VERSION, one step per version. */
+/* Version 2: the change feed the mounts follow to keep the kernel's
+ * caches exact (change.c). */
+static const char lin_schema_v2_sql[] =
+	"CREATE TABLE changes ("
+	"	seq  INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"	kind INTEGER NOT NULL,"
+	"	id   INTEGER NOT NULL"
+	");";
+
+/* Bring the schema to LIN_SCHEMA_VERSION, one step per version: schema.sql
+ * is version 1, and each later version adds its own step. */
 static int
 lin_migrate(struct lin_reg *r, struct lin_err *e)
 {
@@ -206,8 +216,10 @@ lin_migrate(struct lin_reg *r, struct lin_err *e)
 		return rc;
 	if (v < 1)
 		rc = lin_exec(r, lin_schema_sql, e);
+	if (rc == 0 && v < 2)
+		rc = lin_exec(r, lin_schema_v2_sql, e);
 	if (rc == 0)
-		rc = lin_exec(r, "PRAGMA user_version = 1", e);
+		rc = lin_exec(r, "PRAGMA user_version = 2", e);
 	return lin_tx_end(r, rc, e);
 }
 
@@ -344,6 +356,8 @@ lin_root_chmod(struct lin_reg *r, mode_t mode, struct lin_err *e)
 		sqlite3_bind_text(st, 1, v, -1, SQLITE_TRANSIENT);
 		rc = lin_exec_stmt(r, st, e);
 	}
+	if (rc == 0)
+		rc = lin_change(r, LIN_CH_GLOBAL, 0, e);
 	return lin_tx_end(r, rc, e);
 }
 

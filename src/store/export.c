@@ -591,5 +591,7 @@ lin_export_load(struct lin_reg *r, const char *json, size_t len,
 		return rc;
 	/* No event: the restored log must read exactly as the original. */
 	rc = ld_document(r, json, len, e);
+	if (rc == 0)
+		rc = lin_change(r, LIN_CH_ALL, 0, e);
 	return lin_tx_end(r, rc, e);
 }

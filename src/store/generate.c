@@ -828,6 +828,9 @@ lin_generate(struct lin_reg *r, const struct lin_gen_params *p,
 		return rc;
 	if ((rc = lin_tx_begin(r, e)) == 0) {
 		rc = gen_run(&g, e);
+		/* Mounts of this registry drop everything they cached. */
+		if (rc == 0)
+			rc = lin_change(r, LIN_CH_ALL, 0, e);
 		rc = lin_tx_end(r, rc, e);
 	}
 	gen_free(&g);

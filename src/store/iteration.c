@@ -236,10 +236,13 @@ lin_touch_iteration(struct lin_reg *r, int64_t id, struct lin_err *e)
 {
 	sqlite3_stmt *st = lin_sql(r, "UPDATE iterations SET mtime = ? "
 	    "WHERE id = ?");
+	int rc;
 
 	sqlite3_bind_int64(st, 1, lin_now());
 	sqlite3_bind_int64(st, 2, id);
-	return lin_exec_stmt(r, st, e);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	return lin_change(r, LIN_CH_ITERATION, id, e);
 }
 
 int
@@ -338,7 +341,9 @@ lin_iteration_create(struct lin_reg *r, const struct lin_actor *a,
 	{
 		int64_t id;
 
-		if ((rc = lin_query_int(r, st, &id, e)) == 0)
+		if ((rc = lin_query_int(r, st, &id, e)) == 0 &&
+		    (rc = lin_change(r, LIN_CH_ITERATION, id, e)) == 0 &&
+		    (rc = lin_change(r, LIN_CH_GLOBAL, 0, e)) == 0)
 			rc = iteration_event(r, a, "iteration-create", id,
 			    "id", ulid, e);
 	}
@@ -418,7 +423,10 @@ lin_iteration_delete(struct lin_reg *r, const struct lin_actor *a,
 		goto out;
 	st = lin_sql(r, "DELETE FROM iterations WHERE id = ?");
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = lin_exec_stmt(r, st, e)))
+	if ((rc = lin_exec_stmt(r, st, e)) ||
+	    (rc = lin_change(r, LIN_CH_ITERATION, id, e)) ||
+	    (rc = lin_change(r, LIN_CH_GLOBAL, 0, e)) ||
+	    (rc = lin_change(r, LIN_CH_VIEWS, 0, e)))
 		goto out;
 	rc = lin_touch_bucket(r, it.bucket_id, e);
 out:
@@ -500,7 +508,10 @@ lin_iteration_complete(struct lin_reg *r, const struct lin_actor *a,
 	sqlite3_bind_int64(st, 4, id);
 	if ((rc = lin_exec_stmt(r, st, e)))
 		goto out;
-	if ((rc = lin_touch_bucket(r, it.bucket_id, e)))
+	if ((rc = lin_touch_bucket(r, it.bucket_id, e)) ||
+	    (rc = lin_change(r, LIN_CH_ITERATION, id, e)) ||
+	    (rc = lin_change(r, LIN_CH_GLOBAL, 0, e)) ||
+	    (rc = lin_change(r, LIN_CH_VIEWS, 0, e)))
 		goto out;
 	rc = iteration_event(r, a, "complete", id, NULL, NULL, e);
 out:

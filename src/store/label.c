@@ -145,12 +145,16 @@ label_touch_owner(struct lin_reg *r, enum lin_owner o, int64_t owner_id,
 {
 	sqlite3_stmt *st;
 
+	int rc;
+
 	if (o == LIN_OWNER_BUCKET)
 		return lin_touch_bucket(r, owner_id, e);
 	st = lin_sql(r, "UPDATE builds SET mtime = ? WHERE id = ?");
 	sqlite3_bind_int64(st, 1, lin_now());
 	sqlite3_bind_int64(st, 2, owner_id);
-	return lin_exec_stmt(r, st, e);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	return lin_change(r, LIN_CH_BUILD, owner_id, e);
 }
 
 int
@@ -190,7 +194,9 @@ lin_label_set(struct lin_reg *r, const struct lin_actor *a,
 		goto end;
 	if ((rc = label_touch_owner(r, o, owner_id, e)))
 		goto end;
-	if ((rc = lin_label_get(r, o, owner_id, key, &l, NULL, e)))
+	if ((rc = lin_label_get(r, o, owner_id, key, &l, NULL, e)) ||
+	    (rc = lin_change(r, o == LIN_OWNER_BUCKET ? LIN_CH_BLABEL :
+	    LIN_CH_BDLABEL, l.id, e)))
 		goto end;
 	rc = label_event(r, a, o, owner_id, "label-set", key, v, e);
 end:
@@ -206,6 +212,7 @@ int
 lin_label_delete(struct lin_reg *r, const struct lin_actor *a,
     enum lin_owner o, int64_t owner_id, const char *key, struct lin_err *e)
 {
+	struct lin_label l;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -213,7 +220,9 @@ lin_label_delete(struct lin_reg *r, const struct lin_actor *a,
 		return rc;
 	if ((rc = label_guard(r, o, owner_id, e)))
 		goto out;
-	if ((rc = lin_label_get(r, o, owner_id, key, NULL, NULL, e)))
+	if ((rc = lin_label_get(r, o, owner_id, key, &l, NULL, e)) ||
+	    (rc = lin_change(r, o == LIN_OWNER_BUCKET ? LIN_CH_BLABEL :
+	    LIN_CH_BDLABEL, l.id, e)))
 		goto out;
 	st = lin_sql(r, "DELETE FROM labels WHERE owner_kind = ? AND "
 	    "owner_id = ? AND key = ?");

@@ -557,7 +557,8 @@ rev_apply(struct lin_reg *r, int64_t origin, int64_t now, struct lin_err *e)
 		return rc;
 	if (o.rollback && (rc = rev_rollback(r, &o, now, e)))
 		return rc;
-	if ((rc = rev_mark_applied(r, o.id, e)))
+	if ((rc = rev_mark_applied(r, o.id, e)) ||
+	    (rc = lin_change_revocation(r, o.id, e)))
 		return rc;
 	return lin_touch_iteration(r, o.iteration_id, e);
 }
@@ -645,6 +646,8 @@ rev_revoke_tx(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 		return rc;
 	if (!q.scheduled && q.rollback && (rc = rev_rollback(r, &o, now, e)))
 		return rc;
+	if ((rc = lin_change_revocation(r, origin, e)))
+		return rc;
 	return lin_touch_iteration(r, id, e);
 }
 
@@ -713,6 +716,26 @@ rev_delete_explicit(struct lin_reg *r, int64_t id, struct lin_err *e)
 	return lin_exec_stmt(r, st, e);
 }
 
+/* Feed the changes of every explicit revocation of an iteration. */
+static int
+rev_changes_explicit(struct lin_reg *r, int64_t id, struct lin_err *e)
+{
+	sqlite3_stmt *st = lin_sql(r, "SELECT id FROM revocations WHERE "
+	    "iteration_id = ?1 AND origin_id IS NULL ORDER BY id");
+	struct lin_buf ids;
+	int rc;
+
+	if (st == NULL)
+		return lin_db_err(r, e);
+	sqlite3_bind_int64(st, 1, id);
+	lin_buf_init(&ids);
+	rc = rev_ids(r, st, &ids, e);
+	for (size_t i = 0; rc == 0 && i < rev_nids(&ids); i++)
+		rc = lin_change_revocation(r, rev_id_at(&ids, i), e);
+	lin_buf_free(&ids);
+	return rc;
+}
+
 static int
 rev_restore_tx(struct lin_reg *r, const struct lin_actor *a, int64_t id,
     const char *buf, size_t len, struct lin_err *e)
@@ -745,7 +768,10 @@ rev_restore_tx(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 		goto out;
 	}
 	lin_actor_name(a->uid, by, sizeof(by));
-	/* The events first: they need the rows to know who changes. */
+	/* The events and the change feed first: they need the rows to know
+	 * who changes. */
+	if ((rc = rev_changes_explicit(r, id, e)))
+		goto out;
 	if ((rc = rev_ev_restore(r, f.at > now ? "cancel-revocation" :
 	    "restore", id, by, comment, now, e)))
 		goto out;
@@ -886,6 +912,8 @@ lin_rev_link_inherit(struct lin_reg *r, int64_t child_id, int64_t parent_id,
 			break;
 		rc = rev_ev_inherited(r, o.at > now ? "schedule-revocation" :
 		    "revoke", &o, before, now, o.at > now, e);
+		if (rc == 0)
+			rc = lin_change_revocation(r, o.id, e);
 	}
 	lin_buf_free(&ids);
 	return rc;
@@ -905,7 +933,7 @@ rev_prune_one(struct lin_reg *r, const char *by, const struct rev_row *o,
 	rc = rev_ev_rows(r, rev_ev_prune_sql, o->at > now ? "cancel-revocation" :
 	    "restore", now, &tail, o->id, now, o->iteration_id, e);
 	lin_buf_free(&tail);
-	if (rc)
+	if (rc || (rc = lin_change_revocation(r, o->id, e)))
 		return rc;
 	st = lin_sql(r, "DELETE FROM revocations WHERE origin_id = ?1 AND "
 	    "iteration_id NOT IN (" REV_REACH("?2") ")");

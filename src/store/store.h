@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 #include "lineage/lineage.h"
 
-#define LIN_SCHEMA_VERSION 1
+#define LIN_SCHEMA_VERSION 2
 #define LIN_STMT_CACHE 256
 
 struct lin_reg {
@@ -67,6 +67,15 @@ int  lin_ev_commit(struct lin_reg *r, struct lin_buf *b, int64_t at,
 /* The log's next sequence number and byte offset (inside a transaction),
  * for set-based appends of many events at once. */
 int  lin_ev_tail(struct lin_reg *r, int64_t *next_seq, int64_t *next_off,
+    struct lin_err *e);
+
+/* ---- the change feed (change.c) ---- */
+/* Record that an object changed, in the current transaction. */
+int lin_change(struct lin_reg *r, enum lin_change_kind k, int64_t id,
+    struct lin_err *e);
+/* Every iteration and bucket an explicit revocation (and its inherited
+ * copies) is on, plus the views: set-based. */
+int lin_change_revocation(struct lin_reg *r, int64_t origin,
     struct lin_err *e);
 
 /* ---- shared row readers and guards ---- */

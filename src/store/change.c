@@ -1,0 +1,109 @@
+/*
+ * change.c — the change feed: every mutation records, in its own
+ * transaction, which objects it changed, so that each mount can tell the
+ * kernel exactly which cached names, attributes, pages and listings to
+ * drop — for its own changes at once, and for changes made by another mount
+ * or by lineagectl within a second (the mounts poll the feed).
+ *
+ * The feed is a table of (seq, kind, id) rows, pruned behind the newest;
+ * a reader that fell behind the pruning is told LIN_CH_ALL.
+ */
+#include <errno.h>
+
+#include "store/store.h"
+
+#define CHANGES_KEPT 200000	/* rows kept behind the newest */
+#define CHANGES_PRUNE_EVERY 1024
+
+int
+lin_change(struct lin_reg *r, enum lin_change_kind k, int64_t id,
+    struct lin_err *e)
+{
+	sqlite3_stmt *st = lin_sql(r, "INSERT INTO changes (kind, id) "
+	    "VALUES (?, ?)");
+	int64_t seq;
+	int rc;
+
+	sqlite3_bind_int(st, 1, (int)k);
+	sqlite3_bind_int64(st, 2, id);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	seq = sqlite3_last_insert_rowid(r->db);
+	if (seq % CHANGES_PRUNE_EVERY != 0)
+		return 0;
+	st = lin_sql(r, "DELETE FROM changes WHERE seq < ?");
+	sqlite3_bind_int64(st, 1, seq - CHANGES_KEPT);
+	return lin_exec_stmt(r, st, e);
+}
+
+int
+lin_change_revocation(struct lin_reg *r, int64_t origin, struct lin_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* Every iteration the revocation (and its inherited copies) is on,
+	 * and their buckets (latest, listings): set-based, however many. */
+	st = lin_sql(r, "INSERT INTO changes (kind, id) SELECT ?2, v.iteration_id "
+	    "FROM revocations v WHERE v.id = ?1 OR v.origin_id = ?1");
+	sqlite3_bind_int64(st, 1, origin);
+	sqlite3_bind_int(st, 2, LIN_CH_ITERATION);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	st = lin_sql(r, "INSERT INTO changes (kind, id) SELECT DISTINCT ?2, "
+	    "i.bucket_id FROM revocations v JOIN iterations i ON "
+	    "i.id = v.iteration_id WHERE v.id = ?1 OR v.origin_id = ?1");
+	sqlite3_bind_int64(st, 1, origin);
+	sqlite3_bind_int(st, 2, LIN_CH_BUCKET);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	if ((rc = lin_change(r, LIN_CH_VIEWS, 0, e)))
+		return rc;
+	return lin_change(r, LIN_CH_GLOBAL, 0, e);
+}
+
+int
+lin_changes_head(struct lin_reg *r, int64_t *seq, struct lin_err *e)
+{
+	int rc = lin_query_int(r, lin_sql(r, "SELECT COALESCE(max(seq), 0) "
+	    "FROM changes"), seq, e);
+
+	return rc;
+}
+
+int
+lin_changes_since(struct lin_reg *r, int64_t after, size_t max,
+    lin_change_fn fn, void *ctx, int64_t *last, struct lin_err *e)
+{
+	sqlite3_stmt *st;
+	int64_t oldest;
+	size_t n = 0;
+	int rc;
+
+	*last = after;
+	rc = lin_query_int(r, lin_sql(r, "SELECT COALESCE(min(seq), 0) "
+	    "FROM changes"), &oldest, e);
+	if (rc)
+		return rc;
+	if (oldest > after + 1) {
+		/* Pruned past what this reader has seen: all may have
+		 * changed. */
+		if ((rc = lin_changes_head(r, last, e)))
+			return rc;
+		return fn(ctx, LIN_CH_ALL, 0);
+	}
+	st = lin_sql(r, "SELECT seq, kind, id FROM changes WHERE seq > ? "
+	    "ORDER BY seq");
+	sqlite3_bind_int64(st, 1, after);
+	while (n++ < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*last = sqlite3_column_int64(st, 0);
+		if ((rc = fn(ctx, sqlite3_column_int(st, 1),
+		    sqlite3_column_int64(st, 2))) != 0) {
+			sqlite3_reset(st);
+			return rc;
+		}
+	}
+	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : lin_db_err(r, e);
+	sqlite3_reset(st);
+	return rc;
+}
