@@ -60,6 +60,7 @@ struct fs {
 	bool              ro;
 	bool              deny_revoked;
 	double            timeout;     /* entry and attribute timeout */
+	int64_t           change_seq;  /* the change feed, processed up to */
 };
 
 /* One operation in progress: who asks, and the refusal's reason. */
@@ -122,6 +123,18 @@ extern const struct node fs_nodes[NK_COUNT];
 
 /* nodes.c: path of a node relative to the mount root. */
 int fs_node_path(struct op *o, enum nk k, int64_t id, struct lin_buf *out);
+
+/* inode.c: the inodes the kernel holds. */
+void        fs_inode_ref(fuse_ino_t ino);
+void        fs_inode_forget(fuse_ino_t ino, uint64_t n);
+bool        fs_inode_known(fuse_ino_t ino);
+size_t      fs_inode_count(void);
+fuse_ino_t *fs_inode_select(const bool *want, size_t *count);
+
+/* inval.c: turn the change feed into kernel cache invalidations. */
+void fs_inval_process(struct fs *fs);
+/* Drop one inode's cached attributes and pages, if the kernel holds it. */
+void fs_inval_inode(struct fs *fs, fuse_ino_t ino);
 
 /* errors.c: the mount's recent refusals (SPEC §9). */
 void fs_errors_add(struct op *o, const char *opname, const char *path,

@@ -31,6 +31,7 @@ struct opts {
 	int   help;
 	int   version;
 	int   single;
+	int   timeout;
 };
 
 #define OPT(t, p) { t, offsetof(struct opts, p), 1 }
@@ -41,6 +42,7 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("-s", single),
 	OPT("ro", ro),
 	OPT("deny_revoked", deny_revoked),
+	{ "timeout=%d", offsetof(struct opts, timeout), 0 },
 	OPT("-h", help),
 	OPT("--help", help),
 	OPT("-V", version),
@@ -92,6 +94,9 @@ usage(FILE *f)
 "  -o ro              read-only: every change fails with EROFS\n"
 "  -o deny_revoked    reading an artifact of a revoked iteration fails\n"
 "                     with EKEYREVOKED\n"
+"  -o timeout=SECONDS how long the kernel may cache names, attributes\n"
+"                     and contents (default 86400; every change drops\n"
+"                     what it affected at once; 0 turns caching off)\n"
 "  -o allow_other     let other users use the mount (permissions are\n"
 "                     always enforced: default_permissions is always on)\n"
 "  -h, --help         this help\n"
@@ -126,17 +131,39 @@ stats_print(void)
 	lin_buf_free(&b);
 }
 
+/* Sleep a quarter of a second, or less when a scheduled revocation falls
+ * due sooner, so it takes effect (and caches drop) on time. */
+static void
+ticker_sleep(struct fs *fs)
+{
+	struct timespec ts = { 0, 250 * 1000 * 1000 }, now;
+	int64_t due;
+
+	pthread_mutex_lock(&fs->lock);
+	due = lin_reg_next_due(fs->reg);
+	pthread_mutex_unlock(&fs->lock);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (due > 0 && due <= lin_now() + 1) {
+		int64_t ns = (due - lin_now()) * 1000000000LL - now.tv_nsec;
+
+		if (ns < 1000000)
+			ns = 1000000;
+		if (ns < 250000000LL)
+			ts.tv_nsec = ns;
+	}
+	nanosleep(&ts, NULL);
+}
+
 /* Scheduled revocations take effect within a second of their time. */
 static void *
 ticker(void *arg)
 {
 	struct fs *fs = arg;
-	struct timespec ts = { 0, 250 * 1000 * 1000 };
 
 	while (!ticker_stop) {
 		struct lin_err e = { 0 };
 
-		nanosleep(&ts, NULL);
+		ticker_sleep(fs);
 		if (stats_wanted) {
 			stats_wanted = 0;
 			stats_print();
@@ -146,6 +173,9 @@ ticker(void *arg)
 			fprintf(stderr, "lineagefs: scheduled revocations: "
 			    "%s\n", e.msg);
 		pthread_mutex_unlock(&fs->lock);
+		/* Ours (a scheduled revocation taking effect) and what other
+		 * mounts and lineagectl changed. */
+		fs_inval_process(fs);
 	}
 	return NULL;
 }
@@ -155,10 +185,10 @@ main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_loop_config *lc;
-	struct opts op = { 0 };
+	struct opts op = { .timeout = -1 };
 	struct lin_err e = { 0 };
 	struct fs fs = { 0 };
-	char mnt[PATH_MAX];
+	char mnt[PATH_MAX], reg[PATH_MAX];
 	pthread_t tick;
 	int rc;
 
@@ -185,6 +215,8 @@ main(int argc, char *argv[])
 	}
 	fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-osubtype=lineagefs");
+	/* atime would make every read cost a GETATTR on the next stat. */
+	fuse_opt_add_arg(&args, "-onoatime");
 	{
 		char fsname[PATH_MAX + 16];
 
@@ -192,10 +224,16 @@ main(int argc, char *argv[])
 		fuse_opt_add_arg(&args, fsname);
 	}
 
+	/* Open once to report a bad registry on the terminal, then close:
+	 * SQLite's locks do not survive the fork into the background, so the
+	 * daemon opens it again once it is there. */
 	if (lin_reg_open(op.registry, op.ro ? LIN_OPEN_RDONLY : 0, &fs.reg,
 	    &e) < 0)
 		errx(1, "%s: %s", op.registry, e.msg);
-	lin_reg_set_mountpoint(fs.reg, mnt);
+	lin_reg_close(fs.reg);
+	fs.reg = NULL;
+	if (realpath(op.registry, reg) == NULL)
+		err(1, "%s", op.registry);
 	pthread_mutex_init(&fs.lock, NULL);
 	fs.mountpoint = mnt;
 	fs.uid = getuid();
@@ -203,7 +241,7 @@ main(int argc, char *argv[])
 	fs.mounted = lin_now();
 	fs.ro = op.ro;
 	fs.deny_revoked = op.deny_revoked;
-	fs.timeout = 0;
+	fs.timeout = op.timeout >= 0 ? op.timeout : 86400;
 
 	fs.se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
 	if (fs.se == NULL)
@@ -213,6 +251,14 @@ main(int argc, char *argv[])
 	if (fuse_session_mount(fs.se, mnt) != 0)
 		errx(1, "cannot mount on %s", mnt);
 	fuse_daemonize(op.foreground);
+	if (lin_reg_open(reg, op.ro ? LIN_OPEN_RDONLY : 0, &fs.reg, &e) < 0) {
+		fprintf(stderr, "lineagefs: %s: %s\n", reg, e.msg);
+		fuse_session_unmount(fs.se);
+		return 1;
+	}
+	lin_reg_set_mountpoint(fs.reg, mnt);
+	if (lin_changes_head(fs.reg, &fs.change_seq, &e) < 0)
+		fs.change_seq = 0;
 	signal(SIGUSR1, on_usr1);
 	if (pthread_create(&tick, NULL, ticker, &fs) != 0)
 		errx(1, "cannot start the ticker thread");

@@ -25,6 +25,7 @@ struct handle {
 	bool           trunc;    /* opened with O_TRUNC and not written yet */
 	bool           wrote;
 	bool           done;     /* NF_STREAM: the document was imported */
+	bool           loaded;   /* data holds the rendered content */
 };
 
 static unsigned long long fs_counts[FS_R_COUNT];
@@ -122,8 +123,13 @@ refuse(fuse_req_t req, struct op *o, const char *opname, enum nk k,
 			lin_errf(&o->err, code, "%s", strerror(code));
 		fs_errors_add(o, opname, path.data ? path.data : "", code);
 		lin_buf_free(&path);
+		END();
+		/* errors grew: drop its cached size and pages (not under the
+		 * engine lock, which a reader of errors may be waiting for). */
+		fs_inval_inode(o->fs, ino_make(NK_ERRORS, 1));
+	} else {
+		END();
 	}
-	END();
 	fuse_reply_err(req, code);
 }
 
@@ -242,8 +248,11 @@ node_lookup(struct op *o, enum nk k, int64_t id, const char *name,
 	return fs_nodes[pattern].lookup(o, id, name, cid);
 }
 
+static void settle(struct op *o);
+
 static void
-entry_reply(fuse_req_t req, struct op *o, enum nk k, int64_t id)
+entry_reply(fuse_req_t req, struct op *o, enum nk k, int64_t id,
+    bool changed)
 {
 	struct fuse_entry_param ep;
 	int rc;
@@ -258,7 +267,28 @@ entry_reply(fuse_req_t req, struct op *o, enum nk k, int64_t id)
 	ep.attr_timeout = o->fs->timeout;
 	ep.entry_timeout = o->fs->timeout;
 	END();
-	fuse_reply_entry(req, &ep);
+	if (changed)
+		settle(o);
+	/* Counted before the reply, so a forget cannot overtake it. */
+	fs_inode_ref(ep.ino);
+	if (fuse_reply_entry(req, &ep) != 0)
+		fs_inode_forget(ep.ino, 1);
+}
+
+/* An inode whose object went away: ESTALE makes the kernel look its name
+ * up again (the name may now stand for a new object). */
+static int
+gone(int rc)
+{
+	return rc == -ENOENT ? -ESTALE : rc;
+}
+
+/* After a change: drop what it affected from the kernel's caches before
+ * replying, so the caller reads the new values at once. */
+static void
+settle(struct op *o)
+{
+	fs_inval_process(o->fs);
 }
 
 static void
@@ -276,7 +306,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	entry_reply(req, o, ck, cid);
+	entry_reply(req, o, ck, cid, false);
 }
 
 static void
@@ -295,7 +325,7 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	rc = node_attr(o, ino_kind(ino), ino_id(ino), &st);
 	END();
 	if (rc)
-		fuse_reply_err(req, -rc);
+		fuse_reply_err(req, -gone(rc));
 	else
 		fuse_reply_attr(req, &st, o->fs->timeout);
 }
@@ -361,10 +391,13 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	if (rc == 0)
 		rc = node_attr(o, k, id, &st);
 	if (rc) {
-		refuse(req, o, "setattr", k, id, NULL, rc);
+		refuse(req, o, "setattr", k, id, NULL, gone(rc));
 		return;
 	}
 	END();
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+	    FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE))
+		settle(o);
 	fuse_reply_attr(req, &st, o->fs->timeout);
 }
 
@@ -383,7 +416,7 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 		rc = fs_nodes[ino_kind(ino)].readlink(o, ino_id(ino), &b);
 	END();
 	if (rc)
-		fuse_reply_err(req, -rc);
+		fuse_reply_err(req, -gone(rc));
 	else
 		fuse_reply_readlink(req, b.data ? b.data : "");
 	lin_buf_free(&b);
@@ -440,7 +473,7 @@ op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		    rc);
 		return;
 	}
-	entry_reply(req, o, ck, cid);
+	entry_reply(req, o, ck, cid, true);
 }
 
 static void
@@ -459,7 +492,7 @@ op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 		    name, rc);
 		return;
 	}
-	entry_reply(req, o, ck, cid);
+	entry_reply(req, o, ck, cid, true);
 }
 
 static void
@@ -481,7 +514,7 @@ op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		    rc);
 		return;
 	}
-	entry_reply(req, o, ck, cid);
+	entry_reply(req, o, ck, cid, true);
 }
 
 static void
@@ -506,6 +539,7 @@ node_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	END();
+	settle(o);
 	fuse_reply_err(req, 0);
 }
 
@@ -558,6 +592,7 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	END();
+	settle(o);
 	fuse_reply_err(req, 0);
 }
 
@@ -581,22 +616,37 @@ handle_open(struct op *o, enum nk k, int64_t id, struct fuse_file_info *fi,
 		return lin_errf(&o->err, EROFS, "the mount is read-only");
 	if (wants_write(fi->flags) && nd->write == NULL)
 		return lin_errf(&o->err, EACCES, "read-only file");
+	struct nstat ns = { 0 };
+
+	/* The object must still be there (ESTALE sends the kernel to look
+	 * its name up again). */
+	if ((rc = nd->stat(o, id, &ns)))
+		return gone(rc);
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return lin_errf(&o->err, ENOMEM, "out of memory");
 	lin_buf_init(&h->data);
 	lin_buf_init(&h->doc);
 	h->trunc = (fi->flags & O_TRUNC) != 0;
-	if ((fi->flags & O_ACCMODE) != O_WRONLY && nd->read)
-		rc = nd->read(o, id, &h->data);
-	if (rc) {
-		lin_buf_free(&h->data);
-		free(h);
-		return rc;
+	/* Content is rendered at the first read that the page cache does not
+	 * answer; deny_revoked decides at open, so the refusal is open's. */
+	if ((fi->flags & O_ACCMODE) != O_WRONLY && nd->read &&
+	    (nd->flags & NF_ARTIFACT) && o->fs->deny_revoked) {
+		if ((rc = nd->read(o, id, &h->data))) {
+			lin_buf_free(&h->data);
+			free(h);
+			return rc;
+		}
+		h->loaded = true;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->direct_io = (nd->flags & (NF_LOG | NF_CONTROL)) != 0;
-	fi->keep_cache = 0;
-	fi->nonseekable = 0;
+	if (wants_write(fi->flags) || (nd->flags & NF_LOG)) {
+		/* Writes bypass the page cache: the engine's answer is the
+		 * file's content, and a refusal must fail write(2). */
+		fi->direct_io = 1;
+	} else {
+		fi->keep_cache = o->fs->timeout > 0;
+		fi->noflush = 1;
+	}
 	*hp = h;
 	return 0;
 }
@@ -650,7 +700,10 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	ep.attr_timeout = ep.entry_timeout = o->fs->timeout;
 	h->trunc = false;
 	END();
-	fuse_reply_create(req, &ep, fi);
+	settle(o);
+	fs_inode_ref(ep.ino);
+	if (fuse_reply_create(req, &ep, fi) != 0)
+		fs_inode_forget(ep.ino, 1);
 }
 
 static void
@@ -674,6 +727,17 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_buf(req, b.data, b.len);
 		lin_buf_free(&b);
 		return;
+	}
+	if (!h->loaded) {
+		BEGIN(req);
+		lin_buf_reset(&h->data);
+		rc = nd->read ? nd->read(o, ino_id(ino), &h->data) : 0;
+		END();
+		if (rc) {
+			fuse_reply_err(req, -gone(rc));
+			return;
+		}
+		h->loaded = true;
 	}
 	if (off < 0 || (size_t)off >= h->data.len) {
 		fuse_reply_buf(req, NULL, 0);
@@ -766,6 +830,7 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	}
 	h->wrote = true;
 	END();
+	settle(o);
 	fuse_reply_write(req, size);
 }
 
@@ -789,6 +854,7 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	END();
+	settle(o);
 	fuse_reply_err(req, 0);
 }
 
@@ -824,6 +890,10 @@ op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			lin_buf_free(&path);
 		}
 		END();
+		if (rc)
+			fs_inval_inode(o->fs, ino_make(NK_ERRORS, 1));
+		if (rc == 0)
+			settle(o);
 	}
 	fuse_reply_err(req, 0);
 }
@@ -857,6 +927,10 @@ dir_add(struct dirfill *d, const char *name, enum nk k, int64_t id,
 		ep.attr_timeout = ep.entry_timeout = d->o->fs->timeout;
 		n = fuse_add_direntry_plus(d->req, d->buf + d->len,
 		    d->size - d->len, name, &ep, next);
+		/* The kernel takes a reference on each entry but . and .. */
+		if (n <= d->size - d->len && strcmp(name, ".") != 0 &&
+		    strcmp(name, "..") != 0)
+			fs_inode_ref(ep.ino);
 	} else {
 		ep.attr.st_ino = ino_make(k, id);
 		ep.attr.st_mode = fs_nodes[k].type;
@@ -956,14 +1030,32 @@ static void
 op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	fs_count(FS_R_FORGET);
+	fs_inode_forget(ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void
+op_forget_multi(fuse_req_t req, size_t count,
+    struct fuse_forget_data *forgets)
+{
+	fs_count(FS_R_FORGET);
+	for (size_t i = 0; i < count; i++)
+		fs_inode_forget(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* Directories need no open state: ENOSYS tells the kernel to stop asking
+ * and to keep listings cached (until we drop them). */
+static void
 op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fs *fs = req_fs(req);
+
 	fs_count(FS_R_OPENDIR);
-	fuse_reply_open(req, fi);
+	if (fs->timeout > 0)
+		fuse_reply_err(req, ENOSYS);
+	else
+		fuse_reply_open(req, fi);
 }
 
 static void
@@ -992,6 +1084,12 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* Always plus: a walk gets every child's attributes with the list. */
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* Pages are dropped when we say so, not on every mtime change. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	/* Refused writes must fail in write(2): no writeback cache. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
@@ -1014,6 +1112,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.flush = op_flush,
 	.release = op_release,
 	.forget = op_forget,
+	.forget_multi = op_forget_multi,
 	.opendir = op_opendir,
 	.releasedir = op_releasedir,
 	.readdir = op_readdir,

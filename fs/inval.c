@@ -1,0 +1,178 @@
+/*
+ * inval.c — keeping the kernel's caches exact.  The mount lets the kernel
+ * cache names, attributes, file pages, symlink targets and directory
+ * listings for a day; in exchange, every change to the registry is turned
+ * into notifications that drop exactly what it affected: the objects the
+ * engine's change feed names, each mapped to its inodes through the node
+ * table, and only those the kernel holds.
+ *
+ * A request that changed the registry processes the feed before it
+ * replies, so its writer (and everyone else) reads the new values at once;
+ * the ticker thread processes what other mounts and lineagectl wrote.
+ * One lock serialises processing, so nobody returns while a change before
+ * theirs is still being dropped.  Notifications never run under the engine
+ * lock, and only drop inodes (never names), which takes no directory lock:
+ * a name whose object went away answers ESTALE, and the kernel looks it up
+ * again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+#define BATCH 65536
+
+struct changes {
+	struct { int kind; int64_t id; } *v;
+	size_t n, cap;
+};
+
+static pthread_mutex_t inval_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+collect(void *ctx, int kind, int64_t id)
+{
+	struct changes *c = ctx;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 256;
+		if ((c->v = realloc(c->v, c->cap * sizeof(*c->v))) == NULL)
+			abort();
+	}
+	c->v[c->n].kind = kind;
+	c->v[c->n].id = id;
+	c->n++;
+	return 0;
+}
+
+void
+fs_inval_inode(struct fs *fs, fuse_ino_t ino)
+{
+	if (fs->se != NULL && fs_inode_known(ino))
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+}
+
+static void
+notify(struct fs *fs, fuse_ino_t ino)
+{
+	if (fs->se == NULL || !fs_inode_known(ino))
+		return;
+	fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+}
+
+/* The node kinds an object's inodes carry its row id under. */
+static const enum nk kinds_global[] = { NK_ROOT, NK_BUCKETS, NK_BYID,
+	NK_ARTS, NK_GRAPH, NK_COUNT };
+static const enum nk kinds_bucket[] = { NK_BUCKET, NK_B_DESC, NK_B_LABELS,
+	NK_B_CREATED, NK_B_IMPORT, NK_B_ITERS, NK_B_VERSIONS, NK_B_CHANNELS,
+	NK_LATEST_LINK, NK_COUNT };
+static const enum nk kinds_iteration[] = { NK_ITER, NK_I_ID, NK_I_VERSION,
+	NK_I_CREATED, NK_I_COMPLETE, NK_I_STATUS, NK_I_ANCESTRY, NK_I_PARENT,
+	NK_I_PARENTS, NK_I_CHILDREN, NK_I_ANCESTORS, NK_I_DESCENDANTS,
+	NK_I_TREE, NK_I_CHANNELS, NK_I_REVOKE, NK_I_RESTORE, NK_I_BUILDS,
+	NK_VERSION_LINK, NK_BYID_LINK, NK_COUNT };
+static const enum nk kinds_build[] = { NK_BUILD, NK_BD_PLATFORM,
+	NK_BD_SOURCE, NK_BD_LABELS, NK_BD_ARTS, NK_COUNT };
+static const enum nk kinds_artifact[] = { NK_ARTIFACT, NK_ART_LINK,
+	NK_COUNT };
+static const enum nk kinds_blabel[] = { NK_B_LABEL, NK_COUNT };
+static const enum nk kinds_bdlabel[] = { NK_BD_LABEL, NK_COUNT };
+static const enum nk kinds_channel[] = { NK_CHANNEL_LINK, NK_COUNT };
+/* What shows ancestry or state derived from other objects. */
+static const enum nk kinds_views[] = { NK_I_ANCESTRY, NK_I_PARENT,
+	NK_I_PARENTS, NK_I_CHILDREN, NK_I_ANCESTORS, NK_I_DESCENDANTS,
+	NK_I_TREE, NK_I_CHANNELS, NK_GRAPH, NK_LATEST_LINK, NK_COUNT };
+
+static const enum nk *
+kinds_of(int kind)
+{
+	switch (kind) {
+	case LIN_CH_GLOBAL:	return kinds_global;
+	case LIN_CH_BUCKET:	return kinds_bucket;
+	case LIN_CH_ITERATION:	return kinds_iteration;
+	case LIN_CH_BUILD:	return kinds_build;
+	case LIN_CH_ARTIFACT:	return kinds_artifact;
+	case LIN_CH_BLABEL:	return kinds_blabel;
+	case LIN_CH_BDLABEL:	return kinds_bdlabel;
+	case LIN_CH_CHANNEL:	return kinds_channel;
+	}
+	return NULL;
+}
+
+/* Drop every known inode of the kinds in list (NULL: of every kind). */
+static void
+notify_scan(struct fs *fs, const enum nk *list)
+{
+	bool want[NK_COUNT] = { false };
+	fuse_ino_t *inos;
+	size_t n;
+
+	for (; list && *list != NK_COUNT; list++)
+		want[*list] = true;
+	inos = fs_inode_select(list ? want : NULL, &n);
+	for (size_t i = 0; i < n; i++)
+		fuse_lowlevel_notify_inval_inode(fs->se, inos[i], 0, 0);
+	free(inos);
+	if (!list)
+		fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
+}
+
+static void
+apply(struct fs *fs, const struct changes *c)
+{
+	bool all = false, views = false;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i].kind == LIN_CH_ALL)
+			all = true;
+		else if (c->v[i].kind == LIN_CH_VIEWS)
+			views = true;
+	}
+	if (all) {
+		notify_scan(fs, NULL);
+		return;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		const enum nk *k = kinds_of(c->v[i].kind);
+		int64_t id = c->v[i].kind == LIN_CH_GLOBAL ? 1 : c->v[i].id;
+
+		/* The same object twice in a row is common (one mutation). */
+		if (i > 0 && c->v[i].kind == c->v[i - 1].kind &&
+		    c->v[i].id == c->v[i - 1].id)
+			continue;
+		for (; k && *k != NK_COUNT; k++)
+			notify(fs, *k == NK_ROOT ? FUSE_ROOT_ID :
+			    ino_make(*k, id));
+	}
+	if (views)
+		notify_scan(fs, kinds_views);
+	/* Every change writes an event. */
+	notify(fs, ino_make(NK_EVENTS, 1));
+}
+
+void
+fs_inval_process(struct fs *fs)
+{
+	struct changes c = { 0 };
+	struct lin_err e = { 0 };
+	int64_t last;
+	int rc;
+
+	pthread_mutex_lock(&inval_lock);
+	for (;;) {
+		c.n = 0;
+		pthread_mutex_lock(&fs->lock);
+		rc = lin_changes_since(fs->reg, fs->change_seq, BATCH, collect,
+		    &c, &last, &e);
+		if (rc == 0)
+			fs->change_seq = last;
+		pthread_mutex_unlock(&fs->lock);
+		if (rc != 0 || c.n == 0)
+			break;
+		apply(fs, &c);
+		if (c.n < BATCH)
+			break;
+	}
+	pthread_mutex_unlock(&inval_lock);
+	free(c.v);
+}
