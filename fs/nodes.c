@@ -836,6 +836,8 @@ rd_artifact(struct op *o, int64_t id, struct lin_buf *out)
 
 	if ((rc = lin_artifact_get(R, id, &a, E)))
 		return rc;
+	/* The content first: a refused read still has its true size. */
+	put_line(out, a.external_id);
 	if (o->fs->deny_revoked &&
 	    (rc = lin_build_get(R, a.build_id, &b, E)) == 0 &&
 	    (rc = lin_iteration_get(R, b.iteration_id, &it, E)) == 0 &&
@@ -843,7 +845,6 @@ rd_artifact(struct op *o, int64_t id, struct lin_buf *out)
 		return lin_errf(E, EKEYREVOKED, "artifact %s belongs to a "
 		    "revoked iteration and this mount denies revoked images",
 		    a.external_id);
-	put_line(out, a.external_id);
 	return 0;
 }
 

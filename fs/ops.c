@@ -21,7 +21,8 @@
 /* An open file. */
 struct handle {
 	struct lin_buf data;     /* the snapshot read(2) serves */
-	struct lin_buf doc;      /* NF_STREAM: the document being written */
+	struct lin_buf doc;      /* NF_STREAM: the document being written;
+				  * a value file: what this open wrote */
 	bool           trunc;    /* opened with O_TRUNC and not written yet */
 	bool           wrote;
 	bool           done;     /* NF_STREAM: the document was imported */
@@ -802,6 +803,33 @@ stream_write(struct op *o, enum nk k, int64_t id, struct handle *h,
 	return rc;
 }
 
+/*
+ * A value is one write(2) at offset 0.  A shell's builtin echo or printf
+ * may hand a multi-line value over one line per write: a write that goes
+ * on exactly where this open's last accepted write ended sets the value
+ * to everything written so far, checked whole again.
+ */
+static int
+value_write(struct op *o, enum nk k, int64_t id, struct handle *h,
+    const char *buf, size_t size, bool append)
+{
+	struct lin_buf v;
+	int rc;
+
+	lin_buf_init(&v);
+	if (append)
+		lin_buf_add(&v, h->doc.data, h->doc.len);
+	lin_buf_add(&v, buf, size);
+	rc = fs_nodes[k].write(o, id, v.data, v.len);
+	if (rc == 0) {
+		lin_buf_free(&h->doc);
+		h->doc = v;
+	} else {
+		lin_buf_free(&v);
+	}
+	return rc;
+}
+
 static void
 op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
     off_t off, struct fuse_file_info *fi)
@@ -817,11 +845,14 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		rc = lin_errf(&o->err, EROFS, "the mount is read-only");
 	else if (fs_nodes[k].flags & NF_STREAM)
 		rc = stream_write(o, k, id, h, buf, size, off);
-	else if (off != 0)
+	else if (off == 0)
+		rc = value_write(o, k, id, h, buf, size, false);
+	else if ((fs_nodes[k].flags & NF_CLEAR) && h->wrote &&
+	    (size_t)off == h->doc.len)
+		rc = value_write(o, k, id, h, buf, size, true);
+	else
 		rc = lin_errf(&o->err, EINVAL, "a value is written whole, in "
 		    "one write at the start of the file");
-	else
-		rc = fs_nodes[k].write(o, id, buf, size);
 	/* Written (or refused): the open's O_TRUNC is spent either way. */
 	h->trunc = false;
 	if (rc) {

@@ -192,6 +192,14 @@ static const char lin_schema_v2_sql[] =
 	"	id   INTEGER NOT NULL"
 	");";
 
+/* Version 3: a bucket remembers the highest version it ever gave, so a
+ * number is never given twice, even after its iteration was deleted. */
+static const char lin_schema_v3_sql[] =
+	"ALTER TABLE buckets ADD COLUMN last_version INTEGER NOT NULL "
+	"DEFAULT 0;"
+	"UPDATE buckets SET last_version = (SELECT COALESCE(max(version), 0) "
+	"FROM iterations WHERE bucket_id = buckets.id);";
+
 /* Bring the schema to LIN_SCHEMA_VERSION, one step per version: schema.sql
  * is version 1, and each later version adds its own step. */
 static int
@@ -218,8 +226,10 @@ lin_migrate(struct lin_reg *r, struct lin_err *e)
 		rc = lin_exec(r, lin_schema_sql, e);
 	if (rc == 0 && v < 2)
 		rc = lin_exec(r, lin_schema_v2_sql, e);
+	if (rc == 0 && v < 3)
+		rc = lin_exec(r, lin_schema_v3_sql, e);
 	if (rc == 0)
-		rc = lin_exec(r, "PRAGMA user_version = 2", e);
+		rc = lin_exec(r, "PRAGMA user_version = 3", e);
 	return lin_tx_end(r, rc, e);
 }
 

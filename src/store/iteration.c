@@ -495,10 +495,17 @@ lin_iteration_complete(struct lin_reg *r, const struct lin_actor *a,
 		goto out;	/* already complete: writing 1 again is a no-op */
 	if ((rc = iteration_completable(r, &it, e)))
 		goto out;
-	st = lin_sql(r, "SELECT COALESCE(max(version), 0) + 1 FROM iterations "
-	    "WHERE bucket_id = ?");
+	/* Never a number given before, even to a deleted iteration. */
+	st = lin_sql(r, "SELECT max(COALESCE((SELECT max(version) FROM "
+	    "iterations WHERE bucket_id = ?1), 0), (SELECT last_version FROM "
+	    "buckets WHERE id = ?1)) + 1");
 	sqlite3_bind_int64(st, 1, it.bucket_id);
 	if ((rc = lin_query_int(r, st, &v, e)))
+		goto out;
+	st = lin_sql(r, "UPDATE buckets SET last_version = ? WHERE id = ?");
+	sqlite3_bind_int64(st, 1, v);
+	sqlite3_bind_int64(st, 2, it.bucket_id);
+	if ((rc = lin_exec_stmt(r, st, e)))
 		goto out;
 	st = lin_sql(r, "UPDATE iterations SET version = ?, completed = ?, "
 	    "mtime = ? WHERE id = ?");

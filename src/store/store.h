@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 #include "lineage/lineage.h"
 
-#define LIN_SCHEMA_VERSION 2
+#define LIN_SCHEMA_VERSION 3
 #define LIN_STMT_CACHE 256
 
 struct lin_reg {

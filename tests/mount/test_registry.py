@@ -129,6 +129,27 @@ class Buckets(MountTestCase):
         self.m.sh(': > ' + d)
         self.assertValueFile(self.m, d, '')
 
+    def test_a_value_written_one_line_per_write_is_set_whole(self):
+        self.m.mkbucket('base')
+        d = self.m.path('buckets/base/description')
+        fd = os.open(d, os.O_WRONLY | os.O_TRUNC)
+        try:
+            self.assertEqual(os.write(fd, b'one\n'), 4)
+            self.assertEqual(os.write(fd, b'two\n'), 4)
+        finally:
+            os.close(fd)
+        self.assertValueFile(self.m, 'buckets/base/description', 'one\ntwo')
+        # A write that does not go on where the last one ended is refused.
+        fd = os.open(d, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.write(fd, b'first\n')
+            with self.assertRaises(OSError) as cm:
+                os.pwrite(fd, b'gap\n', 100)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+        finally:
+            os.close(fd)
+        self.assertValueFile(self.m, 'buckets/base/description', 'first')
+
     def test_description_4096_bytes_ok_4097_efbig(self):
         self.m.mkbucket('base')
         d = 'buckets/base/description'

@@ -507,6 +507,17 @@ class Delete(RevokeCase):
         self.assertEqual(m.listdir('buckets/base/versions'), ['v1'])
         self.assertChannels({('base', 'latest'): 'b1'})
 
+    def test_a_deleted_version_number_is_never_given_again(self):
+        m = self.m
+        m.complete_iteration('base', 'b1')
+        m.complete_iteration('base', 'b2')
+        self.revoke('base', 'b2', REASON)
+        os.rmdir(m.path(it_path('base', 'b2')))
+        m.complete_iteration('base', 'b3')
+        self.assertEqual(m.read(it_path('base', 'b3') + '/version'), b'v3\n')
+        self.assertEqual(m.listdir('buckets/base/versions'), ['v1', 'v3'])
+        self.assertChannels({('base', 'latest'): 'b3'})
+
     def test_rmdir_of_an_active_or_scheduled_iteration_is_ebusy(self):
         m = self.m
         m.complete_iteration('base', 'b1')
