@@ -1,0 +1,545 @@
+#!/usr/bin/env python3
+# test_robust.py — mount tests for "nothing lost, nobody let in": the daemon
+# never crashes, hangs, corrupts or loses anything, whatever it is given.
+#
+#   BadInput        every case of the corpus tests/data/bad-input/cases.json
+#                   (bad names, values, revoke lines, parent paths, channel
+#                   targets, manifests, writes at offsets, huge writes, NUL
+#                   bytes, invalid UTF-8...) against a populated mount: the
+#                   exact errno, an unchanged `lineagectl export`, a new line
+#                   in `errors` where the daemon sees the request, and at the
+#                   end `lineagectl check` passes and the daemon still runs.
+#   CrashSmoke      a short run of scripts/stress/crash (SIGKILL under a
+#                   write-heavy workload, every acknowledged write verified).
+#   ConcurrencySmoke  a short run of scripts/stress/concurrency (two mounts
+#                   and lineagectl writing at once).
+#   KnownBugs       refusals that must change nothing and reach the writer,
+#                   and an integrity check that must agree with `status`.
+#
+# The full-length stress runs (100 crash rounds, 60 s of concurrency) are
+# run by hand: scripts/stress/crash, scripts/stress/concurrency.
+
+import base64
+import errno
+import importlib.machinery
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lineagefs_test as lt  # noqa: E402
+from lineagefs_test import MountTestCase, it_path  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORPUS = os.path.join(ROOT, 'tests', 'data', 'bad-input', 'cases.json')
+CRASH = os.path.join(ROOT, 'scripts', 'stress', 'crash')
+CONCURRENCY = os.path.join(ROOT, 'scripts', 'stress', 'concurrency')
+
+RUN = it_path('app', 'app-2')
+RUNB = RUN + '/builds/linux-amd64'
+
+
+def populate_bad_input(m):
+    """The registry every corpus case runs against: lt.populate's, plus a
+    revoked iteration (base/revoked-1, v3) with a running descendant that
+    inherited the revocation (app/doomed), a complete base/base-root (v4)
+    whose child app/app-child a user channel `stable` points at, a running
+    base/base-running, a running app/app-3 whose parent is app-2 (a cycle
+    in waiting), and existing values on running builds (so that bad values
+    are written over something rather than create it)."""
+    lt.populate(m)
+    m.complete_iteration('base', 'revoked-1')
+    m.mkiter('app', 'doomed', builds={'b1': ('aws', {'us-east-1': lt.unique_extid()})},
+             parents=[it_path('base', 'revoked-1')])
+    m.write(it_path('base', 'revoked-1') + '/revoke', 'superseded by base-2026-02\n')
+    m.complete_iteration('base', 'base-root')
+    m.complete_iteration('app', 'app-child', parents=[it_path('base', 'base-root')])
+    m.assign('app', 'stable', 'app-child')
+    m.mkiter('base', 'base-running', builds={})
+    m.mkiter('app', 'app-3', builds={'b1': ('aws', {'us-east-1': lt.unique_extid()})},
+             parents=[RUN])
+    m.write(RUNB + '/labels/os', 'debian\n')
+    m.write(RUNB + '/source', 'ami-0123456789abcdef0\n')
+    assert m.status('app', 'doomed') == 'revoked'
+    assert m.value('buckets/base/versions/v3/status') == 'revoked'
+
+
+def load_corpus():
+    with open(CORPUS) as f:
+        doc = json.load(f)
+    return doc['cases']
+
+
+def _field(c, name):
+    """A text field, its *_b64 bytes, or None."""
+    if name + '_b64' in c:
+        return base64.b64decode(c[name + '_b64'])
+    return c.get(name)
+
+
+class Case:
+    """One corpus case, made concrete for a mount."""
+
+    PLACEHOLDER = re.compile(r'\{(MNT|OUTSIDE|ULID|ULIDLOWER|EXTID)(?::([^}]*))?\}')
+
+    def __init__(self, c, m):
+        self.c = c
+        self.m = m
+        self.id = c['id']
+        self.op = c['op']
+        self.errno = c['errno']
+        self.logged = c.get('logged', True)
+
+    def subst(self, s):
+        def one(mo):
+            kind, arg = mo.group(1), mo.group(2)
+            if kind == 'MNT':
+                return self.m.mnt
+            if kind == 'OUTSIDE':
+                return os.path.join(self.m.tmp, 'elsewhere')
+            b, fp = arg.split('/')
+            if kind == 'EXTID':
+                return self.m.artifact_of(b, fp).replace('%', '%25').replace('/', '%2F')
+            u = self.m.ulid(b, fp)
+            return u.lower() if kind == 'ULIDLOWER' else u
+        return self.PLACEHOLDER.sub(one, s)
+
+    def text(self, name):
+        v = _field(self.c, name)
+        if isinstance(v, str):
+            v = self.subst(v)
+        return v
+
+    def path(self, name='path'):
+        v = self.text(name)
+        if isinstance(v, bytes):
+            return os.fsencode(self.m.mnt) + b'/' + v
+        return os.path.join(self.m.mnt, v)
+
+    def data(self):
+        d = self.text('data') or b''
+        if isinstance(d, str):
+            d = d.encode('utf-8')
+        if 'repeat' in self.c:
+            unit, n = self.c['repeat']
+            d += unit.encode('utf-8') * n
+        tail = self.c.get('tail', '')
+        return d + tail.encode('utf-8')
+
+    def run(self):
+        """Do the operation; the errno name it failed with, or 'success'
+        (or a note on a short write)."""
+        try:
+            return self._run() or 'success'
+        except OSError as e:
+            return lt.errname(e.errno)
+
+    def _run(self):
+        op, p = self.op, self.path()
+        if op == 'write':
+            return self._write(p)
+        if op == 'pwrite':
+            fd = os.open(p, os.O_WRONLY)
+            try:
+                os.pwrite(fd, self.data(), self.c['offset'])
+            finally:
+                os.close(fd)
+        elif op == 'mkdir':
+            os.mkdir(p)
+        elif op == 'symlink':
+            target = self.text('target')
+            if isinstance(target, bytes) or isinstance(p, bytes):
+                target, p = os.fsencode(target), os.fsencode(p)
+            os.symlink(target, p)
+        elif op == 'rename':
+            to = self.path('to')
+            if isinstance(to, bytes) or isinstance(p, bytes):
+                to, p = os.fsencode(to), os.fsencode(p)
+            os.rename(p, to)
+        elif op == 'unlink':
+            os.unlink(p)
+        elif op == 'rmdir':
+            os.rmdir(p)
+        elif op == 'mkfifo':
+            os.mkfifo(p)
+        elif op == 'chmod':
+            os.chmod(p, self.c['mode'])
+        elif op == 'chown':
+            os.chown(p, self.c['uid'], self.c['gid'])
+        else:
+            raise ValueError('unknown op %r in case %s' % (op, self.id))
+        return None
+
+    def undo(self):
+        """Remove what a case that wrongly succeeded made, if it can."""
+        try:
+            if self.op == 'mkdir':
+                os.rmdir(self.path())
+            elif self.op == 'symlink':
+                os.unlink(self.path())
+        except OSError:
+            pass
+
+    def _write(self, p):
+        data = self.data()
+        flags = os.O_WRONLY | (os.O_APPEND if self.c.get('append') else
+                               os.O_CREAT | os.O_TRUNC)
+        chunk = self.c.get('chunk') or len(data) or 1
+        fd = os.open(p, flags, 0o644)
+        written = 0
+        try:
+            while written < len(data):
+                n = os.write(fd, data[written:written + chunk])
+                if n < min(chunk, len(data) - written):
+                    os.close(fd)
+                    return 'a short write (%d of %d bytes) and a successful close' % (
+                        written + n, len(data))
+                written += n
+        except OSError:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+            raise
+        os.close(fd)
+        return None
+
+
+def errors_bytes(m):
+    """The lines of `errors`, as bytes (a refused name need not be UTF-8)."""
+    return m.read('errors').splitlines()
+
+
+class BadInput(MountTestCase):
+    """Each group of the corpus on a freshly populated mount."""
+
+    CASES = load_corpus()
+
+    def setUp(self):
+        super().setUp()
+        populate_bad_input(self.m)
+
+    def run_group(self, group):
+        cases = [c for c in self.CASES if c['group'] == group]
+        self.assertGreater(len(cases), 0, 'no case in group ' + group)
+        m = self.m
+        before = m.export()
+        for c in cases:
+            # errors keeps the last 256 lines: start afresh before it wraps
+            if len(errors_bytes(m)) > 240:
+                self.assertEqual(m.unmount(), [], 'unmounting to empty errors')
+                m = self.m = self.mount(share=m)
+            case = Case(c, m)
+            with self.subTest(case=case.id):
+                errs = errors_bytes(m)
+                got = case.run()
+                added = lt.new_lines(errs, errors_bytes(m))
+                if got == 'success':
+                    case.undo()     # so that one wrong answer does not spoil the next
+                prev, before = before, m.export()
+                self.assertEqual(got, case.errno, '%s (%s): expected %s, got %s'
+                                 % (case.id, c['why'], case.errno, got))
+                self.assertExportEqual(prev, before, 'case %s' % case.id)
+                if case.logged:
+                    want = ('errno=%s ' % case.errno).encode()
+                    self.assertTrue(any(want in l for l in added),
+                                    '%s: no line with errno=%s was added to errors; new '
+                                    'lines: %r' % (case.id, case.errno, added))
+        self.assertTrue(m._alive(), 'the daemon died during the %s cases:\n%s'
+                        % (group, m.daemon_log()))
+        self.assertTrue(m.mounted())
+        r = m.ctl('check', m.registry, check=False)
+        self.assertEqual(r.returncode, 0, 'lineagectl check after the %s cases:\n%s%s'
+                         % (group, r.stdout.decode('utf-8', 'replace'),
+                            r.stderr.decode('utf-8', 'replace')))
+        # the mount still serves: a read of every kind of file works
+        self.assertEqual(m.status('base', 'base-2026-01'), 'active')
+        self.assertEqual(m.channel('base', 'production'), 'base-2026-01')
+        self.assertEqual(os.stat(m.path('graph.dot')).st_size, len(m.read('graph.dot')))
+
+    def test_corpus_is_large_and_well_formed(self):
+        cases = self.CASES
+        self.assertGreaterEqual(len(cases), 200)
+        ids = [c['id'] for c in cases]
+        self.assertEqual(len(ids), len(set(ids)), 'case ids are unique')
+        for c in cases:
+            self.assertIn(c['errno'], errno.__dict__, c['id'])
+            self.assertTrue(c.get('why'), c['id'] + ' says why')
+            self.assertIn(c['group'], GROUPS, c['id'])
+        kinds = {c['op'] for c in cases}
+        self.assertLessEqual({'write', 'pwrite', 'mkdir', 'symlink', 'rename'}, kinds)
+
+    def test_names(self):
+        self.run_group('names')
+
+    def test_values(self):
+        self.run_group('values')
+
+    def test_revoke_lines(self):
+        self.run_group('revoke')
+
+    def test_parent_paths(self):
+        self.run_group('parent')
+
+    def test_channel_targets(self):
+        self.run_group('channels')
+
+    def test_manifests(self):
+        self.run_group('manifests')
+
+    def test_tree(self):
+        self.run_group('tree')
+
+    def test_writes_at_offsets(self):
+        self.run_group('writes')
+
+
+GROUPS = ('names', 'values', 'revoke', 'parent', 'channels', 'manifests', 'tree', 'writes')
+
+
+def load_script(path, name):
+    """A stress script (no .py suffix) as a module, for its verifier."""
+    loader = importlib.machinery.SourceFileLoader(name, path)
+    spec = importlib.util.spec_from_loader(name, loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+class CrashSmoke(MountTestCase):
+    """scripts/stress/crash for a few rounds."""
+
+    ROUNDS = 5
+
+    def setUp(self):
+        self._arm_timeout()
+
+    def test_sigkill_loses_nothing_acknowledged(self):
+        # --scheduled 0: `lineagectl check` wrongly flags a channel on an
+        # iteration whose own scheduled revocation outranks an inherited
+        # immediate one (see KnownBugs.test_check_accepts_a_channel_on_a_
+        # scheduled_iteration); until that is fixed the smoke run keeps
+        # scheduled revocations out, so that it fails only for real losses.
+        r = subprocess.run([sys.executable, CRASH, '--rounds', str(self.ROUNDS), '--build',
+                            lt.BUILD, '--max-delay', '1.0', '--scheduled', '0', '--quiet'],
+                           capture_output=True, text=True, timeout=lt.TEST_TIMEOUT - 5)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 0, 'scripts/stress/crash failed:\n' + out[-6000:])
+        m = re.search(r'crash: (\d+) rounds, (\d+) operations acknowledged, (\d+) operations '
+                      r'verified, (\d+) failures', out)
+        self.assertIsNotNone(m, 'no summary line in:\n' + out[-2000:])
+        rounds, acked, verified, failures = map(int, m.groups())
+        self.assertEqual(rounds, self.ROUNDS)
+        self.assertEqual(failures, 0)
+        self.assertGreater(acked, 50, 'the workload hardly ran')
+        self.assertGreaterEqual(verified, acked)
+
+    def test_the_verifier_notices_what_is_missing(self):
+        crash = load_script(CRASH, 'lineagefs_crash')
+        with lt.Mount() as m:
+            m.complete_iteration('base', 'fp1')
+            m.complete_iteration('base', 'fp2', parents=[it_path('base', 'fp1')])
+            m.assign('base', 'prod', 'fp2')
+            m.write(it_path('base', 'fp1') + '/revoke', 'lost?\n')
+            doc = m.export()
+        recs = [
+            {'st': 'ok', 'n': 1, 'op': 'mkbucket', 'bucket': 'base'},
+            {'st': 'ok', 'n': 2, 'op': 'complete', 'bucket': 'base', 'fp': 'fp1'},
+            {'st': 'ok', 'n': 3, 'op': 'parent', 'bucket': 'base', 'fp': 'fp2',
+             'pbucket': 'base', 'pfp': 'fp1'},
+            {'st': 'ok', 'n': 4, 'op': 'assign', 'bucket': 'base', 'fp': 'fp2',
+             'channel': 'prod'},
+            {'st': 'ok', 'n': 5, 'op': 'revoke', 'bucket': 'base', 'fp': 'fp1',
+             'reason': 'lost?', 'scheduled': False},
+        ]
+        n, fails = crash.verify(recs, crash.Registry(doc, lt.parse_event), None)
+        self.assertEqual(fails, [], 'the intact registry passes')
+        self.assertGreaterEqual(n, 6, 'five operations and one cascade checked')
+        # each loss, alone, is reported
+        for what, cut in (('bucket', lambda d: d['buckets'].clear()),
+                          ('link', lambda d: d['links'].clear()),
+                          ('assignment', lambda d: d['assignments'].clear()),
+                          ('cascade', lambda d: d['revocations'].__setitem__(
+                              slice(None), [v for v in d['revocations']
+                                            if v['origin_id'] is None])),
+                          ('revoke event', lambda d: d['events'].__setitem__(
+                              slice(None), [e for e in d['events']
+                                            if 'action=revoke' not in e['line']]))):
+            broken = json.loads(json.dumps(doc))
+            cut(broken)
+            _, fails = crash.verify(recs, crash.Registry(broken, lt.parse_event), None)
+            self.assertNotEqual(fails, [], 'a registry without its %s passed' % what)
+        # an error before the kill that no operation may meet is a failure
+        bad = recs + [{'st': 'err', 'n': 6, 'op': 'mkbucket', 'bucket': 'x', 'errno': 'EIO',
+                       't': 1.0}]
+        _, fails = crash.verify(bad, crash.Registry(doc, lt.parse_event), 2.0)
+        self.assertEqual(len(fails), 1)
+        self.assertIn('EIO', fails[0])
+
+
+class ConcurrencySmoke(MountTestCase):
+    """scripts/stress/concurrency for a few seconds."""
+
+    SECONDS = 10
+
+    def setUp(self):
+        self._arm_timeout()
+
+    def test_two_mounts_and_lineagectl_lose_nothing(self):
+        r = subprocess.run([sys.executable, CONCURRENCY, '--seconds', str(self.SECONDS),
+                            '--build', lt.BUILD], capture_output=True, text=True,
+                           timeout=lt.TEST_TIMEOUT - 5)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 0, 'scripts/stress/concurrency failed:\n' + out[-6000:])
+        m = re.search(r'concurrency: \S+ s, (\d+) operations acknowledged \(\d+/s\), (\d+) '
+                      r'verified, (\d+) failures', out)
+        self.assertIsNotNone(m, 'no summary line in:\n' + out[-2000:])
+        acked, verified, failures = map(int, m.groups())
+        self.assertEqual(failures, 0)
+        self.assertGreater(acked, 100, 'the writers hardly ran')
+        self.assertEqual(verified, acked)
+        for writer in ('one', 'two', 'ctl', 'mover1', 'mover2', 'probe'):
+            self.assertRegex(out, r'by writer: .*\b%s [1-9]' % writer,
+                             writer + ' acknowledged nothing')
+        v = re.search(r'visibility over (\d+) probes: median ([\d.]+) s, max ([\d.]+) s', out)
+        self.assertIsNotNone(v, 'no visibility line')
+        self.assertGreater(int(v.group(1)), 3)
+        self.assertLessEqual(float(v.group(3)), 1.0)
+
+
+class KnownBugs(MountTestCase):
+    """Refusals that leave something behind or do not reach the writer,
+    and an integrity check that disagrees with `status`.  Each names the
+    bug it shows; the markers go when the bugs are fixed."""
+
+    # Bug: a value file opened with O_CREAT under a new name (labels/KEY,
+    # artifacts/REGION) is created at open(2), before the value is seen, so
+    # a refused write leaves an empty label or artifact (and its event)
+    # behind: "otherwise EINVAL / EFBIG and nothing changes" (SPEC §3).
+    @unittest.expectedFailure
+    def test_refused_value_under_a_new_label_key_creates_nothing(self):
+        lt.populate(self.m)
+        self.assertRefused(errno.EINVAL, self.m.write, 'buckets/base/labels/newkey',
+                           b'bad\x01value\n')
+        self.assertFalse(self.m.exists('buckets/base/labels/newkey'))
+
+    @unittest.expectedFailure
+    def test_refused_value_under_a_new_build_label_creates_nothing(self):
+        lt.populate(self.m)
+        self.assertRefused(errno.EFBIG, self.m.write, RUNB + '/labels/newkey', 'x' * 2000)
+
+    @unittest.expectedFailure
+    def test_refused_value_under_a_new_region_creates_no_artifact(self):
+        lt.populate(self.m)
+        self.assertRefused(errno.EINVAL, self.m.write, RUNB + '/artifacts/ap-east-1',
+                           b'ami-\xff\n')
+        self.assertEqual(self.m.listdir(RUNB + '/artifacts'), [])
+
+    # Bug: `errors` copies a refused name byte for byte when it holds no
+    # space, quote, backslash or C0 control, so invalid UTF-8 and C1
+    # controls (U+009B is CSI, a terminal escape) land in it raw: `cat
+    # errors` can drive the reader's terminal and UTF-8 readers choke on it.
+    # Values are refused for exactly that reason (src/parse/value.c).
+    @unittest.expectedFailure
+    def test_errors_stays_clean_utf8_whatever_the_name(self):
+        m = self.m
+        for name in (b'ab\xff', b'ab\xc0\xaf', 'ab\u009b2J'.encode(), 'x\u0085y'.encode()):
+            self.assertRefused(errno.EINVAL, os.mkdir, os.fsencode(m.path('buckets/')) + name,
+                               logged=False)
+        raw = m.read('errors')
+        self.assertEqual(len(raw.splitlines()), 4, 'one line per refusal')
+        text = raw.decode('utf-8')      # fails on raw invalid bytes
+        self.assertFalse(re.search('[\u0080-\u009f]', text),
+                         'errors holds C1 control characters: %r' % text)
+
+    # Bug: a manifest larger than one FUSE request (1 MiB here) written in
+    # ONE write(2) is imported when its last piece arrives; when the import
+    # is refused the kernel reports the pieces already taken as a short
+    # write, the refusal's errno is lost and close(2) succeeds (fs/ops.c,
+    # stream_write and op_flush: the document is marked done before the
+    # import and its error is not kept for the close).
+    @unittest.expectedFailure
+    def test_refused_large_import_fails_the_write_or_the_close(self):
+        m = self.m
+        m.complete_iteration('base', 'fp-big')
+        with open(os.path.join(ROOT, 'tests', 'data', 'manifests',
+                               'amazon-ebs-regions.json')) as f:
+            doc = json.load(f)
+        doc['builds'][0]['custom_data']['fingerprint'] = 'fp-big'
+        text = json.dumps(doc, indent=2)
+        big = (text[:-1] + ' ' * (3 << 20) + '}').encode()
+        before = m.export()
+        fd = os.open(m.path('buckets/base/import'), os.O_WRONLY | os.O_TRUNC)
+        got = None
+        try:
+            n = os.write(fd, big)
+        except OSError as e:
+            got = e.errno
+            n = None
+        try:
+            os.close(fd)
+        except OSError as e:
+            got = got or e.errno
+        self.assertExportEqual(before, m.export(), 'a refused 3 MiB import')
+        self.assertEqual(got, errno.EEXIST, 'write(2) returned %r of %d bytes and close(2) '
+                         'succeeded: the EEXIST was lost' % (n, len(big)))
+
+    # Bug: whether an import document is complete is decided by rescanning
+    # the whole document on every write (fs/ops.c, doc_complete), under the
+    # mount's one lock: a manifest written in small pieces costs quadratic
+    # time (8 MiB in 4 KiB writes: 13 s; the 16 MiB limit: about a minute).
+    @unittest.expectedFailure
+    def test_import_written_in_small_pieces_costs_linear_time(self):
+        m = self.m
+        m.mkbucket('big')
+
+        def feed(size):
+            data = b'[' + b' ' * (size - 2) + b']'
+            t0 = time.monotonic()
+            fd = os.open(m.path('buckets/big/import'), os.O_WRONLY | os.O_TRUNC)
+            try:
+                for i in range(0, len(data), 4096):
+                    os.write(fd, data[i:i + 4096])
+            except OSError as e:
+                self.assertEqual(e.errno, errno.EINVAL, 'an array is not a manifest')
+            finally:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            return time.monotonic() - t0
+        feed(256 << 10)          # warm up
+        small = min(feed(1 << 20) for _ in range(2))
+        large = feed(4 << 20)
+        self.assertLess(large / small, 8, '4x the document took %.1fx the time (%.2f s vs '
+                        '%.2f s): quadratic' % (large / small, large, small))
+
+    # Bug: `lineagectl check` (src/store/check.c, the channel invariant)
+    # reports a user channel as pointing at a revoked iteration when that
+    # iteration holds its own (explicit) scheduled revocation and an
+    # immediate one inherited from an ancestor.  The explicit one outranks
+    # the inherited one (SPEC §5.4): `status` says scheduled, rollback
+    # rightly left the channel, and the check contradicts both.
+    @unittest.expectedFailure
+    def test_check_accepts_a_channel_on_a_scheduled_iteration(self):
+        m = self.m
+        m.complete_iteration('base', 'x')
+        m.complete_iteration('app', 'c', parents=[it_path('base', 'x')])
+        m.assign('app', 'prod', 'c')
+        m.write(it_path('app', 'c') + '/revoke', 'in=30d planned retirement\n')
+        m.write(it_path('base', 'x') + '/revoke', 'compromised\n')
+        self.assertEqual(m.status('base', 'x'), 'revoked')
+        self.assertEqual(m.status('app', 'c'), 'scheduled')
+        self.assertEqual(m.channel('app', 'prod'), 'c')
+        r = m.ctl('check', m.registry, check=False)
+        self.assertEqual(r.returncode, 0, 'lineagectl check: %s'
+                         % r.stdout.decode('utf-8', 'replace'))
+
+
+if __name__ == '__main__':
+    lt.main()
