@@ -71,22 +71,10 @@ lin_build_list(struct lin_reg *r, int64_t iteration_id, int64_t after,
 {
 	sqlite3_stmt *st = lin_sql(r, "SELECT id, name FROM builds "
 	    "WHERE iteration_id = ? AND id > ? ORDER BY id");
-	struct lin_entry ent;
-	int rc;
 
 	sqlite3_bind_int64(st, 1, iteration_id);
 	sqlite3_bind_int64(st, 2, after);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ent.id = ent.cursor = sqlite3_column_int64(st, 0);
-		ent.name = lin_col_text(st, 1);
-		if ((rc = fn(ctx, &ent)) != 0) {
-			sqlite3_reset(st);
-			return rc;
-		}
-	}
-	rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
-	sqlite3_reset(st);
-	return rc;
+	return lin_list_rows(r, st, fn, ctx, e);
 }
 
 static int

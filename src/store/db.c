@@ -140,6 +140,28 @@ lin_query_int(struct lin_reg *r, sqlite3_stmt *st, int64_t *v,
 	return rc;
 }
 
+int
+lin_list_rows(struct lin_reg *r, sqlite3_stmt *st, lin_each_fn fn,
+    void *ctx, struct lin_err *e)
+{
+	struct lin_entry ent;
+	int rc;
+
+	if (st == NULL)
+		return lin_db_err(r, e);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ent.id = ent.cursor = sqlite3_column_int64(st, 0);
+		ent.name = lin_col_text(st, 1);
+		if ((rc = fn(ctx, &ent)) != 0) {
+			sqlite3_reset(st);
+			return rc;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
+	sqlite3_reset(st);
+	return rc;
+}
+
 const char *
 lin_col_text(sqlite3_stmt *st, int col)
 {

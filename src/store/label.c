@@ -83,23 +83,11 @@ lin_label_list(struct lin_reg *r, enum lin_owner o, int64_t owner_id,
 {
 	sqlite3_stmt *st = lin_sql(r, "SELECT id, key FROM labels "
 	    "WHERE owner_kind = ? AND owner_id = ? AND id > ? ORDER BY id");
-	struct lin_entry ent;
-	int rc;
 
 	sqlite3_bind_int(st, 1, (int)o);
 	sqlite3_bind_int64(st, 2, owner_id);
 	sqlite3_bind_int64(st, 3, after);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ent.id = ent.cursor = sqlite3_column_int64(st, 0);
-		ent.name = lin_col_text(st, 1);
-		if ((rc = fn(ctx, &ent)) != 0) {
-			sqlite3_reset(st);
-			return rc;
-		}
-	}
-	rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
-	sqlite3_reset(st);
-	return rc;
+	return lin_list_rows(r, st, fn, ctx, e);
 }
 
 /* label-set / label-delete events name the owner: bucket=B, or the

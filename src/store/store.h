@@ -50,6 +50,10 @@ int lin_query_int(struct lin_reg *r, sqlite3_stmt *st, int64_t *v,
 int lin_tx_begin(struct lin_reg *r, struct lin_err *e);
 int lin_tx_end(struct lin_reg *r, int ok, struct lin_err *e);
 
+/* Run a listing statement whose rows are (id, name), the id also being
+ * the cursor, calling fn for each (see lin_each_fn). */
+int lin_list_rows(struct lin_reg *r, sqlite3_stmt *st, lin_each_fn fn,
+    void *ctx, struct lin_err *e);
 /* Column text as a C string ("" for NULL). */
 const char *lin_col_text(sqlite3_stmt *st, int col);
 
