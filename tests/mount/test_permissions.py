@@ -302,6 +302,46 @@ class Reading(PermissionTestCase):
         self.assertEqual(one(m, 'read', 'buckets/base/description'), {'errno': 'EACCES'})
 
 
+class Revoking(PermissionTestCase):
+    """Taking access away works at once, whatever the kernel cached while
+    it was allowed, in this mount and in another mount of the registry."""
+
+    def setUp(self):
+        super().setUp()
+        lt.populate(self.m)
+        self.reads = [['read', 'buckets/base/description'],
+                      ['listdir', 'buckets/base/iterations'],
+                      ['read', it_path('base', 'base-2026-01') + '/status'],
+                      ['readlink', 'buckets/base/channels/production']]
+
+    def assertClosed(self, m, limit=1.0):
+        ok, waited = lt.wait_until(lambda: all(r == {'errno': 'EACCES'} for r in
+                                               as_nobody(m, *self.reads)), limit, 0.05)
+        self.assertTrue(ok, 'nobody still reads %s after %.1f s: %r'
+                        % (m.mnt, waited, as_nobody(m, *self.reads)))
+
+    def test_chmod_0700_closes_a_bucket_nobody_was_reading(self):
+        m = self.m
+        m2 = self.mount(['allow_other'], share=m)
+        for mm in (m, m2):
+            for op, r in zip(self.reads, as_nobody(mm, *self.reads)):
+                self.assertIn('ok', r, 'before: %r' % (op,))
+        os.chmod(m.path('buckets/base'), 0o700)
+        self.assertClosed(m)
+        self.assertClosed(m2)
+
+    def test_chown_back_takes_the_right_to_write_away(self):
+        m = self.m
+        m2 = self.mount(['allow_other'], share=m)
+        os.chown(m.path('buckets/app'), NOBODY, NOGROUP)
+        self.assertEqual(one(m2, 'write', 'buckets/app/description', 'mine\n'), {'ok': 5})
+        os.chown(m.path('buckets/app'), 0, 0)
+        ok, _ = lt.wait_until(lambda: one(m2, 'write', 'buckets/app/description',
+                                          'still mine?\n') == {'errno': 'EACCES'}, 1.0, 0.05)
+        self.assertTrue(ok, 'nobody still writes to a bucket given back to root')
+        self.assertValueFile(m, 'buckets/app/description', 'mine')
+
+
 class Changes(PermissionTestCase):
     """nobody changes nothing in root's 0755 buckets."""
 
