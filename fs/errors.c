@@ -5,6 +5,7 @@
  * the events log is the registry's durable record.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,34 @@ static struct {
 	int64_t         mtime;
 } ring = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/*
+ * A refused name may be any bytes: a value that is not clean UTF-8
+ * without control characters is quoted with everything but printable
+ * ASCII shown as \xNN, so `cat errors` can never drive a terminal and
+ * always reads as UTF-8.  always: quote even a clean value.
+ */
+static void
+errors_put(struct lin_buf *b, const char *v, bool always)
+{
+	if (lin_utf8_clean(v, strlen(v), false)) {
+		if (always)
+			lin_buf_putqq(b, v);
+		else
+			lin_buf_putq(b, v);
+		return;
+	}
+	lin_buf_add(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			lin_buf_printf(b, "\\%c", *p);
+		else if (*p >= 0x20 && *p < 0x7f)
+			lin_buf_add(b, p, 1);
+		else
+			lin_buf_printf(b, "\\x%02x", *p);
+	}
+	lin_buf_add(b, "\"", 1);
+}
+
 void
 fs_errors_add(struct op *o, const char *opname, const char *path, int code)
 {
@@ -30,10 +59,10 @@ fs_errors_add(struct op *o, const char *opname, const char *path, int code)
 	lin_buf_init(&b);
 	lin_buf_printf(&b, "%s uid=%u op=%s path=", t, (unsigned)o->actor.uid,
 	    opname);
-	lin_buf_putq(&b, path);
+	errors_put(&b, path, false);
 	lin_buf_printf(&b, " errno=%s why=", lin_errno_name(code));
 	/* why is always quoted, as SPEC §9 shows it. */
-	lin_buf_putqq(&b, o->err.msg[0] ? o->err.msg : "refused");
+	errors_put(&b, o->err.msg[0] ? o->err.msg : "refused", true);
 	lin_buf_puts(&b, "\n");
 	pthread_mutex_lock(&ring.lock);
 	free(ring.line[ring.next % ERRORS_KEPT]);

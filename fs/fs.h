@@ -115,6 +115,11 @@ struct node {
 	int (*make)(struct op *o, int64_t pid, const char *name, mode_t mode,
 	    const char *target, int64_t *id);
 	int (*remove)(struct op *o, int64_t id);
+	/* Files that create(2) makes pending: could it be made, and make it
+	 * with its first value (buf NULL: empty). */
+	int (*check_new)(struct op *o, int64_t pid, const char *name);
+	int (*set_new)(struct op *o, int64_t pid, const char *name,
+	    const char *buf, size_t len, int64_t *id);
 	int (*rename)(struct op *o, int64_t pid, const char *from,
 	    const char *to);
 };
@@ -130,6 +135,16 @@ void        fs_inode_forget(fuse_ino_t ino, uint64_t n);
 bool        fs_inode_known(fuse_ino_t ino);
 size_t      fs_inode_count(void);
 fuse_ino_t *fs_inode_select(const bool *want, size_t *count);
+
+/* pending.c: files create(2) made that exist only once written.  Their
+ * inodes carry ids from FS_PENDING_BASE up, which no row ever reaches. */
+#define FS_PENDING_BASE ((int64_t)1 << 47)
+static inline bool ino_pending(fuse_ino_t ino) { return ino_id(ino) >= FS_PENDING_BASE; }
+fuse_ino_t fs_pending_add(enum nk kind, int64_t pid, const char *name,
+    const struct nstat *ns);
+bool       fs_pending_get(fuse_ino_t ino, int64_t *pid, struct lin_buf *name,
+    struct nstat *ns);
+void       fs_pending_drop(fuse_ino_t ino);
 
 /* inval.c: turn the change feed into kernel cache invalidations. */
 void fs_inval_process(struct fs *fs);

@@ -1114,6 +1114,52 @@ mk_channel(struct op *o, int64_t pid, const char *name, mode_t mode,
 }
 
 static int
+ck_blabel(struct op *o, int64_t pid, const char *name)
+{
+	return lin_label_check_new(R, LIN_OWNER_BUCKET, pid, name, E);
+}
+
+static int
+ck_bdlabel(struct op *o, int64_t pid, const char *name)
+{
+	return lin_label_check_new(R, LIN_OWNER_BUILD, pid, name, E);
+}
+
+static int
+ck_artifact(struct op *o, int64_t pid, const char *name)
+{
+	return lin_artifact_check_new(R, pid, name, E);
+}
+
+static int
+sn_blabel(struct op *o, int64_t pid, const char *name, const char *buf,
+    size_t len, int64_t *id)
+{
+	return lin_label_set(R, &o->actor, LIN_OWNER_BUCKET, pid, name,
+	    buf ? buf : "", len, id, E);
+}
+
+static int
+sn_bdlabel(struct op *o, int64_t pid, const char *name, const char *buf,
+    size_t len, int64_t *id)
+{
+	return lin_label_set(R, &o->actor, LIN_OWNER_BUILD, pid, name,
+	    buf ? buf : "", len, id, E);
+}
+
+static int
+sn_artifact(struct op *o, int64_t pid, const char *name, const char *buf,
+    size_t len, int64_t *id)
+{
+	struct lin_artifact a;
+	int rc = lin_artifact_set(R, &o->actor, pid, name, buf ? buf : "", len,
+	    &a, E);
+
+	*id = a.id;
+	return rc;
+}
+
+static int
 rm_bucket(struct op *o, int64_t id)
 {
 	return lin_bucket_delete(R, &o->actor, id, E);
@@ -1237,7 +1283,7 @@ const struct node fs_nodes[NK_COUNT] = {
 	    .perm = P_RW, .flags = NF_CLEAR, .stat = st_blabel,
 	    .lookup = lk_blabel, .list = ls_blabel, .up = up_blabel,
 	    .read = rd_blabel, .write = wr_blabel, .make = mk_blabel,
-	    .remove = rm_blabel },
+	    .remove = rm_blabel, .check_new = ck_blabel, .set_new = sn_blabel },
 	[NK_B_CREATED] = RO("created", NK_BUCKET, st_bucket_created,
 	    rd_bcreated),
 	[NK_B_IMPORT] = { .name = "import", .parent = NK_BUCKET,
@@ -1299,13 +1345,15 @@ const struct node fs_nodes[NK_COUNT] = {
 	    .perm = P_RW, .flags = NF_CLEAR, .stat = st_bdlabel,
 	    .lookup = lk_bdlabel, .list = ls_bdlabel, .up = up_bdlabel,
 	    .read = rd_bdlabel, .write = wr_bdlabel, .make = mk_bdlabel,
-	    .remove = rm_bdlabel },
+	    .remove = rm_bdlabel, .check_new = ck_bdlabel,
+	    .set_new = sn_bdlabel },
 	[NK_BD_ARTS] = DIR("artifacts", NK_BUILD, st_build),
 	[NK_ARTIFACT] = { .parent = NK_BD_ARTS, .type = S_IFREG,
 	    .perm = P_RW, .flags = NF_CLEAR | NF_ARTIFACT,
 	    .stat = st_artifact, .lookup = lk_artifact, .list = ls_artifact,
 	    .up = up_artifact, .read = rd_artifact, .write = wr_artifact,
-	    .make = mk_artifact, .remove = rm_artifact },
+	    .make = mk_artifact, .remove = rm_artifact,
+	    .check_new = ck_artifact, .set_new = sn_artifact },
 
 	[NK_VERSION_LINK] = { .parent = NK_B_VERSIONS, .type = S_IFLNK,
 	    .perm = P_LNK, .stat = st_version_link, .lookup = lk_version,

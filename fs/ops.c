@@ -27,6 +27,18 @@ struct handle {
 	bool           wrote;
 	bool           done;     /* NF_STREAM: the document was imported */
 	bool           loaded;   /* data holds the rendered content */
+	int            err;      /* NF_STREAM: the import's refusal */
+	enum nk        kind;     /* what the file is: for a pending file, */
+	int64_t        id;       /* id stays 0 until its first write */
+	fuse_ino_t     pending;  /* the pending inode create(2) gave, or 0 */
+	int64_t        pid;      /* a pending file's directory and name */
+	char          *name;
+	bool           refused;  /* a write was refused */
+	struct {                 /* NF_STREAM: how far the document is read */
+		size_t  at;
+		int     depth;
+		bool    str, esc, seen;
+	} scan;
 };
 
 static unsigned long long fs_counts[FS_R_COUNT];
@@ -156,6 +168,22 @@ node_mode(const struct node *nd, const struct nstat *ns)
 		return S_IFLNK | 0777;
 	}
 	return 0;
+}
+
+/* Attributes of a pending file: empty, owned like its directory. */
+static void
+pending_attr(struct op *o, fuse_ino_t ino, const struct nstat *ns,
+    struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = node_mode(&fs_nodes[ino_kind(ino)], ns);
+	st->st_nlink = 1;
+	st->st_uid = ns->uid;
+	st->st_gid = ns->gid;
+	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec =
+	    lin_now();
+	st->st_blksize = 4096;
 }
 
 /* Render a file's whole content (or a symlink's target). */
@@ -323,6 +351,27 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	if (ino_pending(ino)) {
+		struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh :
+		    NULL;
+		struct nstat ns;
+
+		if (h && h->id) {
+			rc = node_attr(o, h->kind, h->id, &st);
+			st.st_ino = ino;
+		} else if (fs_pending_get(ino, NULL, NULL, &ns)) {
+			pending_attr(o, ino, &ns, &st);
+			rc = 0;
+		} else {
+			rc = -ENOENT;	/* made or dropped: ESTALE below */
+		}
+		END();
+		if (rc)
+			fuse_reply_err(req, -gone(rc));
+		else
+			fuse_reply_attr(req, &st, 0);
+		return;
+	}
 	rc = node_attr(o, ino_kind(ino), ino_id(ino), &st);
 	END();
 	if (rc)
@@ -383,6 +432,27 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	int rc = 0;
 	BEGIN(req);
 
+	if (ino_pending(ino)) {
+		struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh :
+		    NULL;
+		struct nstat ns;
+
+		/* Not made yet (touch's times, ftruncate to 0): nothing to
+		 * change; made since: it is the real file's now. */
+		if (h && h->id) {
+			k = h->kind;
+			id = h->id;
+		} else if (fs_pending_get(ino, NULL, NULL, &ns)) {
+			pending_attr(o, ino, &ns, &st);
+			END();
+			fuse_reply_attr(req, &st, 0);
+			return;
+		} else {
+			END();
+			fuse_reply_err(req, ESTALE);
+			return;
+		}
+	}
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
 	    FUSE_SET_ATTR_GID))
 		rc = node_chmod_chown(o, k, id, attr, to_set);
@@ -597,6 +667,17 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_err(req, 0);
 }
 
+static void
+handle_free(struct handle *h)
+{
+	if (h == NULL)
+		return;
+	lin_buf_free(&h->data);
+	lin_buf_free(&h->doc);
+	free(h->name);
+	free(h);
+}
+
 static bool
 wants_write(int flags)
 {
@@ -627,6 +708,8 @@ handle_open(struct op *o, enum nk k, int64_t id, struct fuse_file_info *fi,
 		return lin_errf(&o->err, ENOMEM, "out of memory");
 	lin_buf_init(&h->data);
 	lin_buf_init(&h->doc);
+	h->kind = k;
+	h->id = id;
 	h->trunc = (fi->flags & O_TRUNC) != 0;
 	/* Content is rendered at the first read that the page cache does not
 	 * answer; deny_revoked decides at open, so the refusal is open's. */
@@ -660,15 +743,67 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 	BEGIN(req);
 
-	rc = handle_open(o, ino_kind(ino), ino_id(ino), fi, &h);
+	/* A pending file is opened only by the create that made it. */
+	if (ino_pending(ino))
+		rc = -ESTALE;
+	else
+		rc = handle_open(o, ino_kind(ino), ino_id(ino), fi, &h);
 	if (rc) {
 		refuse(req, o, "open", ino_kind(ino), ino_id(ino), NULL, rc);
 		return;
 	}
 	END();
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		lin_buf_free(&h->data);
-		free(h);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_free(h);
+}
+
+/* create(2) of a label or an artifact: checked now, made by the first
+ * write (or, never written, by the last close), so a refused write leaves
+ * nothing behind (pending.c). */
+static void
+pending_create(fuse_req_t req, struct op *o, fuse_ino_t parent,
+    const char *name, enum nk ck, struct fuse_file_info *fi)
+{
+	const struct node *nd = &fs_nodes[ck];
+	struct fuse_entry_param ep;
+	struct nstat ns = { 0 };
+	struct handle *h;
+	int64_t pid = ino_id(parent);
+	int rc;
+
+	ns.uid = o->fs->uid;
+	ns.gid = o->fs->gid;
+	ns.bmode = 0755;
+	if ((rc = nd->check_new(o, pid, name)) == 0)
+		rc = fs_nodes[nd->parent].stat(o, pid, &ns);
+	if (rc == 0 && (h = calloc(1, sizeof(*h))) == NULL)
+		rc = lin_errf(&o->err, ENOMEM, "out of memory");
+	if (rc) {
+		refuse(req, o, "create", ino_kind(parent), pid, name, rc);
+		return;
+	}
+	lin_buf_init(&h->data);
+	lin_buf_init(&h->doc);
+	h->kind = ck;
+	h->pid = pid;
+	if ((h->name = strdup(name)) == NULL)
+		abort();
+	h->pending = fs_pending_add(ck, pid, name, &ns);
+	h->loaded = true;		/* empty until written */
+	memset(&ep, 0, sizeof(ep));
+	pending_attr(o, h->pending, &ns, &ep.attr);
+	ep.ino = h->pending;
+	ep.generation = 1;
+	/* Short-lived: once made, the name leads to the real inode. */
+	ep.attr_timeout = ep.entry_timeout = 0;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = 1;
+	END();
+	fs_inode_ref(ep.ino);
+	if (fuse_reply_create(req, &ep, fi) != 0) {
+		fs_inode_forget(ep.ino, 1);
+		fs_pending_drop(h->pending);
+		handle_free(h);
 	}
 }
 
@@ -684,6 +819,12 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	int rc;
 	BEGIN(req);
 
+	ck = pattern_child(ino_kind(parent), S_IFREG);
+	if (ck != NK_COUNT && fs_nodes[ck].set_new && !o->fs->ro &&
+	    strlen(name) <= NAME_MAX_BYTES) {
+		pending_create(req, o, parent, name, ck, fi);
+		return;
+	}
 	rc = node_make(o, parent, name, S_IFREG, mode, NULL, &ck, &cid);
 	if (rc == 0)
 		rc = node_attr(o, ck, cid, &ep.attr);
@@ -732,7 +873,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!h->loaded) {
 		BEGIN(req);
 		lin_buf_reset(&h->data);
-		rc = nd->read ? nd->read(o, ino_id(ino), &h->data) : 0;
+		rc = nd->read && h->id ? nd->read(o, h->id, &h->data) : 0;
 		END();
 		if (rc) {
 			fuse_reply_err(req, -gone(rc));
@@ -749,36 +890,34 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, h->data.data + off, size);
 }
 
-/* Is the document a whole JSON value (balanced outside strings)?  Only to
- * know when to import: the engine parses it properly. */
+/* Is the document a whole JSON value yet (balanced outside strings)?  Only
+ * to know when to import: the engine parses it properly.  Each write scans
+ * only its own bytes, so a document in many pieces costs linear time. */
 static bool
-doc_complete(const char *s, size_t n)
+doc_complete(struct handle *h)
 {
-	int depth = 0;
-	bool str = false, esc = false, seen = false;
+	for (; h->scan.at < h->doc.len; h->scan.at++) {
+		char c = h->doc.data[h->scan.at];
 
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (str) {
-			if (esc)
-				esc = false;
+		if (h->scan.str) {
+			if (h->scan.esc)
+				h->scan.esc = false;
 			else if (c == '\\')
-				esc = true;
+				h->scan.esc = true;
 			else if (c == '"')
-				str = false;
+				h->scan.str = false;
 			continue;
 		}
-		if (c == '"')
-			str = true;
-		else if (c == '{' || c == '[') {
-			depth++;
-			seen = true;
+		if (c == '"') {
+			h->scan.str = true;
+		} else if (c == '{' || c == '[') {
+			h->scan.depth++;
+			h->scan.seen = true;
 		} else if (c == '}' || c == ']') {
-			depth--;
+			h->scan.depth--;
 		}
 	}
-	return seen && depth <= 0 && !str;
+	return h->scan.seen && h->scan.depth <= 0 && !h->scan.str;
 }
 
 static int
@@ -787,6 +926,10 @@ stream_write(struct op *o, enum nk k, int64_t id, struct handle *h,
 {
 	int rc;
 
+	/* A write after the import (e.g. the rest of a write(2) the kernel
+	 * split) gets the import's own answer. */
+	if (h->done && h->err)
+		return h->err;
 	if (h->done)
 		return lin_errf(&o->err, EINVAL, "the document was already "
 		    "imported: write it again in a new open");
@@ -796,10 +939,11 @@ stream_write(struct op *o, enum nk k, int64_t id, struct handle *h,
 	if (h->doc.len + size > 64u << 20)
 		return lin_errf(&o->err, EFBIG, "a manifest is at most 64 MiB");
 	lin_buf_add(&h->doc, buf, size);
-	if (!doc_complete(h->doc.data, h->doc.len))
+	if (!doc_complete(h))
 		return 0;
 	h->done = true;
 	rc = fs_nodes[k].write(o, id, h->doc.data, h->doc.len);
+	h->err = rc;
 	return rc;
 }
 
@@ -820,7 +964,15 @@ value_write(struct op *o, enum nk k, int64_t id, struct handle *h,
 	if (append)
 		lin_buf_add(&v, h->doc.data, h->doc.len);
 	lin_buf_add(&v, buf, size);
-	rc = fs_nodes[k].write(o, id, v.data, v.len);
+	if (h->pending && h->id == 0) {
+		/* The file comes into being with its first value. */
+		rc = fs_nodes[k].set_new(o, h->pid, h->name, v.data, v.len,
+		    &h->id);
+		if (rc == 0)
+			fs_pending_drop(h->pending);
+	} else {
+		rc = fs_nodes[k].write(o, id, v.data, v.len);
+	}
 	if (rc == 0) {
 		lin_buf_free(&h->doc);
 		h->doc = v;
@@ -836,8 +988,8 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 {
 	fs_count(FS_R_WRITE);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	enum nk k = ino_kind(ino);
-	int64_t id = ino_id(ino);
+	enum nk k = h->kind;
+	int64_t id = h->id;
 	int rc;
 	BEGIN(req);
 
@@ -856,7 +1008,12 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	/* Written (or refused): the open's O_TRUNC is spent either way. */
 	h->trunc = false;
 	if (rc) {
-		refuse(req, o, "write", k, id, NULL, rc);
+		h->refused = true;
+		if (h->pending && h->id == 0)
+			refuse(req, o, "write", fs_nodes[k].parent, h->pid,
+			    h->name, rc);
+		else
+			refuse(req, o, "write", k, id, NULL, rc);
 		return;
 	}
 	h->wrote = true;
@@ -872,16 +1029,22 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	fs_count(FS_R_FLUSH);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	const struct node *nd = &fs_nodes[ino_kind(ino)];
+	const struct node *nd = &fs_nodes[h->kind];
 	int rc = 0;
 	BEGIN(req);
 
 	if ((nd->flags & NF_STREAM) && !h->done && h->doc.len > 0) {
 		h->done = true;
-		rc = nd->write(o, ino_id(ino), h->doc.data, h->doc.len);
+		rc = h->err = nd->write(o, h->id, h->doc.data, h->doc.len);
+	} else if ((nd->flags & NF_STREAM) && h->err) {
+		/* The write that completed the document may have been cut
+		 * short by the kernel, its error lost: close tells it. */
+		rc = h->err;
+		lin_errf(&o->err, -rc, "the import was refused (see the line "
+		    "before)");
 	}
 	if (rc) {
-		refuse(req, o, "close", ino_kind(ino), ino_id(ino), NULL, rc);
+		refuse(req, o, "close", h->kind, h->id, NULL, rc);
 		return;
 	}
 	END();
@@ -897,35 +1060,44 @@ op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	fs_count(FS_R_RELEASE);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	const struct node *nd = &fs_nodes[ino_kind(ino)];
-	bool clear = h && h->trunc && !h->wrote && (nd->flags & NF_CLEAR);
+	const struct node *nd = h ? &fs_nodes[h->kind] : NULL;
+	bool make = h && h->pending && h->id == 0 && !h->refused;
+	bool clear = h && !make && h->id && h->trunc && !h->wrote &&
+	    (nd->flags & NF_CLEAR);
+	int rc = 0;
 
-	if (h) {
-		lin_buf_free(&h->data);
-		lin_buf_free(&h->doc);
-		free(h);
-	}
-	if (clear) {
+	if (h && h->pending && h->id == 0 && !make)
+		fs_pending_drop(h->pending);	/* refused: nothing made */
+	if (make || clear) {
 		BEGIN(req);
-		int rc = o->fs->ro ? lin_errf(&o->err, EROFS, "the mount is "
-		    "read-only") : nd->write(o, ino_id(ino), "", 0);
-
+		if (o->fs->ro)
+			rc = lin_errf(&o->err, EROFS, "the mount is read-only");
+		else if (make)
+			rc = nd->set_new(o, h->pid, h->name, NULL, 0, &h->id);
+		else
+			rc = nd->write(o, h->id, "", 0);
+		if (make)
+			fs_pending_drop(h->pending);
 		/* release cannot fail: a refusal is only logged. */
 		if (rc) {
 			struct lin_buf path;
 
 			lin_buf_init(&path);
-			fs_node_path(o, ino_kind(ino), ino_id(ino), &path);
-			fs_errors_add(o, "truncate", path.data ? path.data : "",
-			    -rc);
+			if (make)
+				lin_buf_printf(&path, "%s", h->name);
+			else
+				fs_node_path(o, h->kind, h->id, &path);
+			fs_errors_add(o, make ? "create" : "truncate",
+			    path.data ? path.data : "", -rc);
 			lin_buf_free(&path);
 		}
 		END();
 		if (rc)
 			fs_inval_inode(o->fs, ino_make(NK_ERRORS, 1));
-		if (rc == 0)
+		else
 			settle(o);
 	}
+	handle_free(h);
 	fuse_reply_err(req, 0);
 }
 
@@ -1062,6 +1234,8 @@ op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	fs_count(FS_R_FORGET);
 	fs_inode_forget(ino, nlookup);
+	if (ino_pending(ino))
+		fs_pending_drop(ino);
 	fuse_reply_none(req);
 }
 

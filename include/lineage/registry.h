@@ -114,6 +114,10 @@ int lin_label_set(struct lin_reg *r, const struct lin_actor *a,
     size_t len, int64_t *label_id, struct lin_err *e);
 int lin_label_delete(struct lin_reg *r, const struct lin_actor *a,
     enum lin_owner o, int64_t owner_id, const char *key, struct lin_err *e);
+/* Would creating this label succeed (name, owner, mutability, not there
+ * yet)?  Changes nothing. */
+int lin_label_check_new(struct lin_reg *r, enum lin_owner o,
+    int64_t owner_id, const char *key, struct lin_err *e);
 
 /* ---- iterations ---- */
 enum lin_status {
@@ -228,6 +232,9 @@ int lin_artifact_set(struct lin_reg *r, const struct lin_actor *a,
     struct lin_artifact *out, struct lin_err *e);
 int lin_artifact_delete(struct lin_reg *r, const struct lin_actor *a,
     int64_t build_id, const char *region, struct lin_err *e);
+/* Would creating this artifact succeed?  Changes nothing. */
+int lin_artifact_check_new(struct lin_reg *r, int64_t build_id,
+    const char *region, struct lin_err *e);
 
 /* ---- channels (SPEC §4) ---- */
 struct lin_channel {

@@ -243,3 +243,19 @@ lin_artifact_delete(struct lin_reg *r, const struct lin_actor *a,
 out:
 	return lin_tx_end(r, rc, e);
 }
+
+int
+lin_artifact_check_new(struct lin_reg *r, int64_t build_id,
+    const char *region, struct lin_err *e)
+{
+	struct lin_build b;
+	int rc;
+
+	if ((rc = lin_name_key(region, e)) ||
+	    (rc = lin_build_get(r, build_id, &b, e)) ||
+	    (rc = lin_iteration_mutable(r, b.iteration_id, "artifacts", e)))
+		return rc;
+	if (lin_artifact_by_region(r, build_id, region, NULL, NULL) == 0)
+		return lin_errf(e, EEXIST, "artifact %s exists", region);
+	return 0;
+}

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/revocation.h"
 
 /* An iteration's path relative to the mount root, from aliases i and b. */
 #define CK_PATH(i, b) \
@@ -80,8 +80,7 @@ static const char *const lin_checks[] = {
 	" FROM channels c JOIN buckets b ON b.id = c.bucket_id"
 	CK_ITER(i) "c.iteration_id" CK_BUCKET(i, ib)
 	" WHERE c.bucket_id <> i.bucket_id OR i.completed = 0"
-	" OR (EXISTS (SELECT 1 FROM revocations v"
-	" WHERE v.iteration_id = i.id AND v.at <= ?1)"
+	" OR (" LIN_REV_IN_FORCE_AT("i.id") " <= ?1"
 	" AND NOT EXISTS (SELECT 1 FROM revocations v"
 	" JOIN revocations o ON o.id = coalesce(v.origin_id, v.id)"
 	" WHERE v.iteration_id = i.id AND v.at <= ?1"

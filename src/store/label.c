@@ -225,3 +225,16 @@ lin_label_delete(struct lin_reg *r, const struct lin_actor *a,
 out:
 	return lin_tx_end(r, rc, e);
 }
+
+int
+lin_label_check_new(struct lin_reg *r, enum lin_owner o, int64_t owner_id,
+    const char *key, struct lin_err *e)
+{
+	int rc;
+
+	if ((rc = lin_name_key(key, e)) || (rc = label_guard(r, o, owner_id, e)))
+		return rc;
+	if (lin_label_get(r, o, owner_id, key, NULL, NULL, NULL) == 0)
+		return lin_errf(e, EEXIST, "label %s exists", key);
+	return 0;
+}

