@@ -13,7 +13,7 @@
 #                   write-heavy workload, every acknowledged write verified).
 #   ConcurrencySmoke  a short run of scripts/stress/concurrency (two mounts
 #                   and lineagectl writing at once).
-#   KnownBugs       refusals that must change nothing and reach the writer,
+#   Regressions     refusals that must change nothing and reach the writer,
 #                   and an integrity check that must agree with `status`.
 #
 # The full-length stress runs (100 crash rounds, 60 s of concurrency) are
@@ -322,7 +322,7 @@ class CrashSmoke(MountTestCase):
     def test_sigkill_loses_nothing_acknowledged(self):
         # --scheduled 0: `lineagectl check` wrongly flags a channel on an
         # iteration whose own scheduled revocation outranks an inherited
-        # immediate one (see KnownBugs.test_check_accepts_a_channel_on_a_
+        # immediate one (see Regressions.test_check_accepts_a_channel_on_a_
         # scheduled_iteration); until that is fixed the smoke run keeps
         # scheduled revocations out, so that it fails only for real losses.
         r = subprocess.run([sys.executable, CRASH, '--rounds', str(self.ROUNDS), '--build',
