@@ -13,8 +13,9 @@
 #                   write-heavy workload, every acknowledged write verified).
 #   ConcurrencySmoke  a short run of scripts/stress/concurrency (two mounts
 #                   and lineagectl writing at once).
-#   Regressions     refusals that must change nothing and reach the writer,
-#                   and an integrity check that must agree with `status`.
+#   Regressions     bugs these tests found, kept: refusals that must change
+#                   nothing and reach the writer, an `errors` file that stays
+#                   clean UTF-8, an integrity check that agrees with `status`.
 #
 # The full-length stress runs (100 crash rounds, 60 s of concurrency) are
 # run by hand: scripts/stress/crash, scripts/stress/concurrency.
@@ -28,8 +29,6 @@ import os
 import re
 import subprocess
 import sys
-import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lineagefs_test as lt  # noqa: E402
@@ -320,13 +319,8 @@ class CrashSmoke(MountTestCase):
         self._arm_timeout()
 
     def test_sigkill_loses_nothing_acknowledged(self):
-        # --scheduled 0: `lineagectl check` wrongly flags a channel on an
-        # iteration whose own scheduled revocation outranks an inherited
-        # immediate one (see Regressions.test_check_accepts_a_channel_on_a_
-        # scheduled_iteration); until that is fixed the smoke run keeps
-        # scheduled revocations out, so that it fails only for real losses.
         r = subprocess.run([sys.executable, CRASH, '--rounds', str(self.ROUNDS), '--build',
-                            lt.BUILD, '--max-delay', '1.0', '--scheduled', '0', '--quiet'],
+                            lt.BUILD, '--max-delay', '1.0', '--quiet'],
                            capture_output=True, text=True, timeout=lt.TEST_TIMEOUT - 5)
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 0, 'scripts/stress/crash failed:\n' + out[-6000:])
@@ -413,9 +407,10 @@ class ConcurrencySmoke(MountTestCase):
 
 
 class Regressions(MountTestCase):
-    """Refusals that leave something behind or do not reach the writer,
-    and an integrity check that disagrees with `status`.  Each names the
-    bug it shows; the markers go when the bugs are fixed."""
+    """Bugs the tests above found, each kept as a test of its own:
+    refusals that left something behind or did not reach the writer, a
+    refused name copied raw into `errors`, and an integrity check that
+    disagreed with `status`."""
 
     # A value file opened with O_CREAT under a new name (labels/KEY,
     # artifacts/REGION) comes into being with its first accepted write: a
