@@ -185,7 +185,8 @@ main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_loop_config *lc;
-	struct opts op = { .timeout = -1 };
+	/* Static: what the options hold stays reachable whatever the exit. */
+	static struct opts op = { .timeout = -1 };
 	struct lin_err e = { 0 };
 	struct fs fs = { 0 };
 	char mnt[PATH_MAX], reg[PATH_MAX];
@@ -278,6 +279,9 @@ main(int argc, char *argv[])
 	fuse_remove_signal_handlers(fs.se);
 	fuse_session_destroy(fs.se);
 	lin_reg_close(fs.reg);
+	fs_handles_free_all();
 	fuse_opt_free_args(&args);
+	free(op.registry);
+	free(op.mountpoint);
 	return rc ? 1 : 0;
 }

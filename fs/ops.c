@@ -39,7 +39,33 @@ struct handle {
 		int     depth;
 		bool    str, esc, seen;
 	} scan;
+	struct handle *prev, *next;  /* every open handle, for the exit */
 };
+
+/* The open handles: a file still open when the mount goes away gets no
+ * release, so they are freed at exit (fs_handles_free_all). */
+static struct {
+	pthread_mutex_t lock;
+	struct handle  *head;
+} handles = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct handle *
+handle_new(void)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	lin_buf_init(&h->data);
+	lin_buf_init(&h->doc);
+	pthread_mutex_lock(&handles.lock);
+	h->next = handles.head;
+	if (h->next)
+		h->next->prev = h;
+	handles.head = h;
+	pthread_mutex_unlock(&handles.lock);
+	return h;
+}
 
 static unsigned long long fs_counts[FS_R_COUNT];
 static const char *const fs_count_names[FS_R_COUNT] = {
@@ -672,10 +698,25 @@ handle_free(struct handle *h)
 {
 	if (h == NULL)
 		return;
+	pthread_mutex_lock(&handles.lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		handles.head = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&handles.lock);
 	lin_buf_free(&h->data);
 	lin_buf_free(&h->doc);
 	free(h->name);
 	free(h);
+}
+
+void
+fs_handles_free_all(void)
+{
+	while (handles.head)
+		handle_free(handles.head);
 }
 
 static bool
@@ -704,10 +745,8 @@ handle_open(struct op *o, enum nk k, int64_t id, struct fuse_file_info *fi,
 	 * its name up again). */
 	if ((rc = nd->stat(o, id, &ns)))
 		return gone(rc);
-	if ((h = calloc(1, sizeof(*h))) == NULL)
+	if ((h = handle_new()) == NULL)
 		return lin_errf(&o->err, ENOMEM, "out of memory");
-	lin_buf_init(&h->data);
-	lin_buf_init(&h->doc);
 	h->kind = k;
 	h->id = id;
 	h->trunc = (fi->flags & O_TRUNC) != 0;
@@ -716,8 +755,7 @@ handle_open(struct op *o, enum nk k, int64_t id, struct fuse_file_info *fi,
 	if ((fi->flags & O_ACCMODE) != O_WRONLY && nd->read &&
 	    (nd->flags & NF_ARTIFACT) && o->fs->deny_revoked) {
 		if ((rc = nd->read(o, id, &h->data))) {
-			lin_buf_free(&h->data);
-			free(h);
+			handle_free(h);
 			return rc;
 		}
 		h->loaded = true;
@@ -776,14 +814,12 @@ pending_create(fuse_req_t req, struct op *o, fuse_ino_t parent,
 	ns.bmode = 0755;
 	if ((rc = nd->check_new(o, pid, name)) == 0)
 		rc = fs_nodes[nd->parent].stat(o, pid, &ns);
-	if (rc == 0 && (h = calloc(1, sizeof(*h))) == NULL)
+	if (rc == 0 && (h = handle_new()) == NULL)
 		rc = lin_errf(&o->err, ENOMEM, "out of memory");
 	if (rc) {
 		refuse(req, o, "create", ino_kind(parent), pid, name, rc);
 		return;
 	}
-	lin_buf_init(&h->data);
-	lin_buf_init(&h->doc);
 	h->kind = ck;
 	h->pid = pid;
 	if ((h->name = strdup(name)) == NULL)
@@ -887,7 +923,19 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (size > h->data.len - (size_t)off)
 		size = h->data.len - (size_t)off;
-	fuse_reply_buf(req, h->data.data + off, size);
+	/* Reply from a copy: once the kernel has the bytes, the reader may
+	 * close and its release free the handle while the reply returns. */
+	{
+		char *copy = malloc(size);
+
+		if (copy == NULL) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		memcpy(copy, h->data.data + off, size);
+		fuse_reply_buf(req, copy, size);
+		free(copy);
+	}
 }
 
 /* Is the document a whole JSON value yet (balanced outside strings)?  Only
