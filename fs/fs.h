@@ -61,6 +61,7 @@ struct fs {
 	bool              deny_revoked;
 	double            timeout;     /* entry and attribute timeout */
 	int64_t           change_seq;  /* the change feed, processed up to */
+	int64_t           due_seen;    /* scheduled revocations seen due */
 };
 
 /* One operation in progress: who asks, and the refusal's reason. */
@@ -148,6 +149,8 @@ void       fs_pending_drop(fuse_ino_t ino);
 
 /* inval.c: turn the change feed into kernel cache invalidations. */
 void fs_inval_process(struct fs *fs);
+/* Drop everything the kernel holds (time alone changed what reads). */
+void fs_inval_all(struct fs *fs);
 /* Drop one inode's cached attributes and pages, if the kernel holds it. */
 void fs_inval_inode(struct fs *fs, fuse_ino_t ino);
 

@@ -23,14 +23,14 @@
 #define BATCH 65536
 
 struct changes {
-	struct { int kind; int64_t id; } *v;
+	struct { int kind; int64_t id; char *name; } *v;
 	size_t n, cap;
 };
 
 static pthread_mutex_t inval_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int
-collect(void *ctx, int kind, int64_t id)
+collect(void *ctx, int kind, int64_t id, const char *name)
 {
 	struct changes *c = ctx;
 
@@ -41,6 +41,9 @@ collect(void *ctx, int kind, int64_t id)
 	}
 	c->v[c->n].kind = kind;
 	c->v[c->n].id = id;
+	c->v[c->n].name = NULL;
+	if (name[0] && (c->v[c->n].name = strdup(name)) == NULL)
+		abort();
 	c->n++;
 	return 0;
 }
@@ -78,6 +81,8 @@ static const enum nk kinds_artifact[] = { NK_ARTIFACT, NK_ART_LINK,
 static const enum nk kinds_blabel[] = { NK_B_LABEL, NK_COUNT };
 static const enum nk kinds_bdlabel[] = { NK_BD_LABEL, NK_COUNT };
 static const enum nk kinds_channel[] = { NK_CHANNEL_LINK, NK_COUNT };
+static const enum nk kinds_link[] = { NK_PARENT_LINK, NK_CHILD_LINK,
+	NK_COUNT };
 /* What shows ancestry or state derived from other objects. */
 static const enum nk kinds_views[] = { NK_I_ANCESTRY, NK_I_PARENT,
 	NK_I_PARENTS, NK_I_CHILDREN, NK_I_ANCESTORS, NK_I_DESCENDANTS,
@@ -95,6 +100,7 @@ kinds_of(int kind)
 	case LIN_CH_BLABEL:	return kinds_blabel;
 	case LIN_CH_BDLABEL:	return kinds_bdlabel;
 	case LIN_CH_CHANNEL:	return kinds_channel;
+	case LIN_CH_LINK:	return kinds_link;
 	}
 	return NULL;
 }
@@ -115,6 +121,22 @@ notify_scan(struct fs *fs, const enum nk *list)
 	free(inos);
 	if (!list)
 		fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
+}
+
+/* A name that left artifacts/ while its artifact stayed: the one name
+ * dropped by name (no request holds artifacts/' lock: nothing is made or
+ * removed there). */
+static void
+notify_extid(struct fs *fs, const char *extid)
+{
+	struct lin_buf name;
+
+	lin_buf_init(&name);
+	lin_extid_escape(extid, &name);
+	if (name.len)
+		fuse_lowlevel_notify_inval_entry(fs->se,
+		    ino_make(NK_ARTS, 1), name.data, name.len);
+	lin_buf_free(&name);
 }
 
 static void
@@ -138,16 +160,27 @@ apply(struct fs *fs, const struct changes *c)
 
 		/* The same object twice in a row is common (one mutation). */
 		if (i > 0 && c->v[i].kind == c->v[i - 1].kind &&
-		    c->v[i].id == c->v[i - 1].id)
+		    c->v[i].id == c->v[i - 1].id && c->v[i].name == NULL &&
+		    c->v[i - 1].name == NULL)
 			continue;
 		for (; k && *k != NK_COUNT; k++)
 			notify(fs, *k == NK_ROOT ? FUSE_ROOT_ID :
 			    ino_make(*k, id));
+		if (c->v[i].kind == LIN_CH_EXTID && c->v[i].name)
+			notify_extid(fs, c->v[i].name);
 	}
 	if (views)
 		notify_scan(fs, kinds_views);
 	/* Every change writes an event. */
 	notify(fs, ino_make(NK_EVENTS, 1));
+}
+
+void
+fs_inval_all(struct fs *fs)
+{
+	pthread_mutex_lock(&inval_lock);
+	notify_scan(fs, NULL);
+	pthread_mutex_unlock(&inval_lock);
 }
 
 void
@@ -170,6 +203,8 @@ fs_inval_process(struct fs *fs)
 		if (rc != 0 || c.n == 0)
 			break;
 		apply(fs, &c);
+		for (size_t i = 0; i < c.n; i++)
+			free(c.v[i].name);
 		if (c.n < BATCH)
 			break;
 	}

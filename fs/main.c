@@ -140,7 +140,7 @@ ticker_sleep(struct fs *fs)
 	int64_t due;
 
 	pthread_mutex_lock(&fs->lock);
-	due = lin_reg_next_due(fs->reg);
+	due = lin_reg_next_due_after(fs->reg, fs->due_seen);
 	pthread_mutex_unlock(&fs->lock);
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (due > 0 && due <= lin_now() + 1) {
@@ -168,11 +168,21 @@ ticker(void *arg)
 			stats_wanted = 0;
 			stats_print();
 		}
+		int64_t due;
+
 		pthread_mutex_lock(&fs->lock);
 		if (lin_reg_tick(fs->reg, &e) < 0)
 			fprintf(stderr, "lineagefs: scheduled revocations: "
 			    "%s\n", e.msg);
+		due = lin_reg_next_due_after(fs->reg, fs->due_seen);
 		pthread_mutex_unlock(&fs->lock);
+		/* A read-only mount carries nothing out, yet statuses change
+		 * when a revocation falls due: drop what the kernel holds. */
+		if (due > 0 && due <= lin_now()) {
+			fs->due_seen = due;
+			if (fs->ro)
+				fs_inval_all(fs);
+		}
 		/* Ours (a scheduled revocation taking effect) and what other
 		 * mounts and lineagectl changed. */
 		fs_inval_process(fs);
@@ -240,6 +250,7 @@ main(int argc, char *argv[])
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.mounted = lin_now();
+	fs.due_seen = fs.mounted - 1;
 	fs.ro = op.ro;
 	fs.deny_revoked = op.deny_revoked;
 	fs.timeout = op.timeout >= 0 ? op.timeout : 86400;

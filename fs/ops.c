@@ -34,6 +34,7 @@ struct handle {
 	int64_t        pid;      /* a pending file's directory and name */
 	char          *name;
 	bool           refused;  /* a write was refused */
+	int            flushes;  /* close(2)s seen on this open */
 	struct {                 /* NF_STREAM: how far the document is read */
 		size_t  at;
 		int     depth;
@@ -1081,9 +1082,22 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = 0;
 	BEGIN(req);
 
+	h->flushes++;
 	if ((nd->flags & NF_STREAM) && !h->done && h->doc.len > 0) {
 		h->done = true;
 		rc = h->err = nd->write(o, h->id, h->doc.data, h->doc.len);
+	} else if (h->trunc && !h->wrote && (nd->flags & NF_CLEAR) &&
+	    h->id && h->flushes > 1 && !o->fs->ro) {
+		/*
+		 * `: > FILE` clears the value.  A shell opens, duplicates and
+		 * closes its first descriptor before the command writes, so
+		 * the first close says nothing; from the second on, an open
+		 * that wrote nothing is done, and the clear is made now, so
+		 * that it is there when the shell's redirection returns.  (A
+		 * single open and close clears at release, just after.)
+		 */
+		h->trunc = false;
+		rc = nd->write(o, h->id, "", 0);
 	} else if ((nd->flags & NF_STREAM) && h->err) {
 		/* The write that completed the document may have been cut
 		 * short by the kernel, its error lost: close tells it. */

@@ -42,6 +42,10 @@ const char *lin_sqlite_version(void);
 int  lin_reg_tick(struct lin_reg *r, struct lin_err *e);
 /* The time of the next scheduled revocation, or 0 if none. */
 int64_t lin_reg_next_due(struct lin_reg *r);
+/* The first time after `after` at which a scheduled revocation not yet
+ * carried out falls due, or 0: a read-only mount, which carries nothing
+ * out, still knows when statuses change. */
+int64_t lin_reg_next_due_after(struct lin_reg *r, int64_t after);
 
 /*
  * Listing: fn is called once per entry in cursor order with a cursor to
@@ -284,8 +288,11 @@ enum lin_change_kind {
 	LIN_CH_BDLABEL,    /* one build label */
 	LIN_CH_CHANNEL,    /* one user channel */
 	LIN_CH_VIEWS,      /* every derived view of ancestry and state */
+	LIN_CH_LINK,       /* one parent link */
+	LIN_CH_EXTID,      /* the name `name` left artifacts/ */
 };
-typedef int (*lin_change_fn)(void *ctx, int kind, int64_t id);
+typedef int (*lin_change_fn)(void *ctx, int kind, int64_t id,
+    const char *name);
 /* The newest change's sequence number (0 if none). */
 int lin_changes_head(struct lin_reg *r, int64_t *seq, struct lin_err *e);
 /* Changes after `after`, oldest first, at most max of them; *last is the

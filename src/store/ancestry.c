@@ -495,6 +495,8 @@ parent_remove_tx(struct lin_reg *r, const struct lin_actor *a,
 	if ((rc = link_event(r, "parent-remove", by, child_id, l.parent_id,
 	    l.channel, l.source, now, e)))
 		return rc;
+	if ((rc = lin_change(r, LIN_CH_LINK, link_id, e)))
+		return rc;
 	st = lin_sql(r, "DELETE FROM links WHERE id = ?1");
 	sqlite3_bind_int64(st, 1, link_id);
 	if ((rc = lin_exec_stmt(r, st, e)) ||

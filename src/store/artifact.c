@@ -158,6 +158,7 @@ lin_artifact_set(struct lin_reg *r, const struct lin_actor *a,
     int64_t build_id, const char *region, const char *buf, size_t len,
     struct lin_artifact *out, struct lin_err *e)
 {
+	struct lin_artifact old;
 	struct lin_build b;
 	sqlite3_stmt *st;
 	char *v = NULL;
@@ -172,9 +173,13 @@ lin_artifact_set(struct lin_reg *r, const struct lin_actor *a,
 	if ((rc = lin_build_get(r, build_id, &b, e)) ||
 	    (rc = lin_iteration_mutable(r, b.iteration_id, "artifacts", e)))
 		goto end;
-	exists = lin_artifact_by_region(r, build_id, region, NULL, NULL) == 0;
+	exists = lin_artifact_by_region(r, build_id, region, &old, NULL) == 0;
 	if (exists && v == NULL)
 		goto found;	/* O_CREAT of an existing artifact */
+	/* Its old id leaves artifacts/ (unless unchanged). */
+	if (exists && strcmp(old.external_id, v) != 0 &&
+	    (rc = lin_change_extid(r, old.external_id, e)))
+		goto end;
 	if (exists)
 		st = lin_sql(r, "UPDATE artifacts SET external_id = ?, "
 		    "mtime = ? WHERE build_id = ? AND region = ?");
@@ -229,6 +234,7 @@ lin_artifact_delete(struct lin_reg *r, const struct lin_actor *a,
 	    (rc = lin_iteration_mutable(r, b.iteration_id, "artifacts", e)) ||
 	    (rc = lin_artifact_by_region(r, build_id, region, &old, e)) ||
 	    (rc = lin_change(r, LIN_CH_ARTIFACT, old.id, e)) ||
+	    (rc = lin_change_extid(r, old.external_id, e)) ||
 	    (rc = lin_change(r, LIN_CH_BUILD, build_id, e)) ||
 	    (rc = lin_change(r, LIN_CH_GLOBAL, 0, e)))
 		goto out;

@@ -162,6 +162,8 @@ lin_build_delete(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 	if ((rc = lin_exec_stmt(r, st, e)))
 		goto out;
 	/* Artifacts and the links its source made go with it (cascade). */
+	if ((rc = lin_change_artifacts_of(r, 0, id, e)))
+		goto out;
 	st = lin_sql(r, "DELETE FROM builds WHERE id = ?");
 	sqlite3_bind_int64(st, 1, id);
 	if ((rc = lin_exec_stmt(r, st, e)) ||
@@ -214,6 +216,8 @@ build_relink_sources(struct lin_reg *r, const struct lin_actor *a,
 	int rc;
 
 	lin_actor_name(a->uid, by, sizeof(by));
+	if ((rc = lin_change_source_links(r, iteration_id, e)))
+		return rc;
 	st = lin_sql(r, "DELETE FROM links WHERE child_id = ? AND "
 	    "build_id IS NOT NULL");
 	sqlite3_bind_int64(st, 1, iteration_id);

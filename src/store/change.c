@@ -37,6 +37,70 @@ lin_change(struct lin_reg *r, enum lin_change_kind k, int64_t id,
 }
 
 int
+lin_change_extid(struct lin_reg *r, const char *extid, struct lin_err *e)
+{
+	sqlite3_stmt *st;
+
+	if (extid[0] == '\0')
+		return 0;
+	st = lin_sql(r, "INSERT INTO changes (kind, id, name) VALUES (?, 0, ?)");
+	sqlite3_bind_int(st, 1, LIN_CH_EXTID);
+	sqlite3_bind_text(st, 2, extid, -1, SQLITE_STATIC);
+	return lin_exec_stmt(r, st, e);
+}
+
+int
+lin_change_artifacts_of(struct lin_reg *r, int64_t iteration_id,
+    int64_t build_id, struct lin_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* Every artifact of the build (or of all the iteration's builds),
+	 * its inode and its name in artifacts/: set-based. */
+	st = lin_sql(r, "INSERT INTO changes (kind, id, name) SELECT ?3, a.id, "
+	    "'' FROM artifacts a JOIN builds b ON b.id = a.build_id WHERE "
+	    "(b.iteration_id = ?1 OR b.id = ?2)");
+	sqlite3_bind_int64(st, 1, iteration_id);
+	sqlite3_bind_int64(st, 2, build_id);
+	sqlite3_bind_int(st, 3, LIN_CH_ARTIFACT);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	st = lin_sql(r, "INSERT INTO changes (kind, id, name) SELECT ?3, 0, "
+	    "a.external_id FROM artifacts a JOIN builds b ON b.id = a.build_id "
+	    "WHERE (b.iteration_id = ?1 OR b.id = ?2) AND a.external_id <> ''");
+	sqlite3_bind_int64(st, 1, iteration_id);
+	sqlite3_bind_int64(st, 2, build_id);
+	sqlite3_bind_int(st, 3, LIN_CH_EXTID);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	return lin_change(r, LIN_CH_GLOBAL, 0, e);
+}
+
+int
+lin_change_source_links(struct lin_reg *r, int64_t child_id,
+    struct lin_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = lin_sql(r, "INSERT INTO changes (kind, id) SELECT ?2, id FROM "
+	    "links WHERE child_id = ?1 AND build_id IS NOT NULL");
+	sqlite3_bind_int64(st, 1, child_id);
+	sqlite3_bind_int(st, 2, LIN_CH_LINK);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	st = lin_sql(r, "INSERT INTO changes (kind, id) SELECT ?2, parent_id "
+	    "FROM links WHERE child_id = ?1 AND build_id IS NOT NULL AND "
+	    "parent_id IS NOT NULL");
+	sqlite3_bind_int64(st, 1, child_id);
+	sqlite3_bind_int(st, 2, LIN_CH_ITERATION);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	return lin_change(r, LIN_CH_VIEWS, 0, e);
+}
+
+int
 lin_change_revocation(struct lin_reg *r, int64_t origin, struct lin_err *e)
 {
 	sqlite3_stmt *st;
@@ -90,15 +154,15 @@ lin_changes_since(struct lin_reg *r, int64_t after, size_t max,
 		 * changed. */
 		if ((rc = lin_changes_head(r, last, e)))
 			return rc;
-		return fn(ctx, LIN_CH_ALL, 0);
+		return fn(ctx, LIN_CH_ALL, 0, "");
 	}
-	st = lin_sql(r, "SELECT seq, kind, id FROM changes WHERE seq > ? "
+	st = lin_sql(r, "SELECT seq, kind, id, name FROM changes WHERE seq > ? "
 	    "ORDER BY seq");
 	sqlite3_bind_int64(st, 1, after);
 	while (n++ < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*last = sqlite3_column_int64(st, 0);
 		if ((rc = fn(ctx, sqlite3_column_int(st, 1),
-		    sqlite3_column_int64(st, 2))) != 0) {
+		    sqlite3_column_int64(st, 2), lin_col_text(st, 3))) != 0) {
 			sqlite3_reset(st);
 			return rc;
 		}

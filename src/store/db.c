@@ -222,6 +222,9 @@ static const char lin_schema_v3_sql[] =
 	"UPDATE buckets SET last_version = (SELECT COALESCE(max(version), 0) "
 	"FROM iterations WHERE bucket_id = buckets.id);";
 
+/* Version 4 gives the change feed a name column: a name that went away
+ * while its object stayed (an artifact's old id in artifacts/). */
+
 /* Bring the schema to LIN_SCHEMA_VERSION, one step per version: schema.sql
  * is version 1, and each later version adds its own step. */
 static int
@@ -250,8 +253,11 @@ lin_migrate(struct lin_reg *r, struct lin_err *e)
 		rc = lin_exec(r, lin_schema_v2_sql, e);
 	if (rc == 0 && v < 3)
 		rc = lin_exec(r, lin_schema_v3_sql, e);
+	if (rc == 0 && v < 4)
+		rc = lin_exec(r, "ALTER TABLE changes ADD COLUMN name TEXT NOT "
+		    "NULL DEFAULT ''", e);
 	if (rc == 0)
-		rc = lin_exec(r, "PRAGMA user_version = 3", e);
+		rc = lin_exec(r, "PRAGMA user_version = 4", e);
 	return lin_tx_end(r, rc, e);
 }
 
@@ -352,6 +358,19 @@ lin_reg_next_due(struct lin_reg *r)
 	    "WHERE applied = 0 AND origin_id IS NULL");
 	int64_t v = 0;
 
+	if (lin_query_int(r, st, &v, NULL))
+		return 0;
+	return v;
+}
+
+int64_t
+lin_reg_next_due_after(struct lin_reg *r, int64_t after)
+{
+	sqlite3_stmt *st = lin_sql(r, "SELECT min(at) FROM revocations "
+	    "WHERE applied = 0 AND origin_id IS NULL AND at > ?");
+	int64_t v = 0;
+
+	sqlite3_bind_int64(st, 1, after);
 	if (lin_query_int(r, st, &v, NULL))
 		return 0;
 	return v;

@@ -416,6 +416,8 @@ lin_iteration_delete(struct lin_reg *r, const struct lin_actor *a,
 				goto out;
 		}
 	}
+	if ((rc = lin_change_artifacts_of(r, id, 0, e)))
+		goto out;
 	st = lin_sql(r, "DELETE FROM labels WHERE owner_kind = 1 AND "
 	    "owner_id IN (SELECT id FROM builds WHERE iteration_id = ?)");
 	sqlite3_bind_int64(st, 1, id);

@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 #include "lineage/lineage.h"
 
-#define LIN_SCHEMA_VERSION 3
+#define LIN_SCHEMA_VERSION 4
 #define LIN_STMT_CACHE 256
 
 struct lin_reg {
@@ -76,6 +76,16 @@ int  lin_ev_tail(struct lin_reg *r, int64_t *next_seq, int64_t *next_off,
 /* ---- the change feed (change.c) ---- */
 /* Record that an object changed, in the current transaction. */
 int lin_change(struct lin_reg *r, enum lin_change_kind k, int64_t id,
+    struct lin_err *e);
+/* An external id left artifacts/ (its artifact changed or went). */
+int lin_change_extid(struct lin_reg *r, const char *extid,
+    struct lin_err *e);
+/* The artifacts of a build (build_id) or of every build of an iteration
+ * (iteration_id), about to go: their inodes and names. */
+int lin_change_artifacts_of(struct lin_reg *r, int64_t iteration_id,
+    int64_t build_id, struct lin_err *e);
+/* The source links of an iteration, about to be derived again. */
+int lin_change_source_links(struct lin_reg *r, int64_t child_id,
     struct lin_err *e);
 /* Every iteration and bucket an explicit revocation (and its inherited
  * copies) is on, plus the views: set-based. */

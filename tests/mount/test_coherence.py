@@ -993,7 +993,7 @@ class Requests(CoherenceCase):
 
 # ---- known stale reads ---------------------------------------------------------------
 
-class KnownStale(CoherenceCase):
+class Regressions(CoherenceCase):
     """Changes that leave a name or a listing in the kernel's cache: each
     test is one precise bug (see the comment above it).  Each attempt
     starts from a registry of its own, so that one disturbed by a dropped
@@ -1005,13 +1005,12 @@ class KnownStale(CoherenceCase):
         info = lt.populate(m)
         return m, self.mount(share=m), info
 
-    # BUG: changing an artifact's value renames its artifacts/ link, but
+    # Regression (was stale): changing an artifact's value renames its artifacts/ link, but
     # the link keeps its inode (NK_ART_LINK, artifact id: src/store/
     # artifact.c updates the row in place) and the daemon drops inodes,
     # never names: artifacts/OLD-ID still resolves (lstat, readlink) through
     # every mount that had looked it up, though `ls artifacts` no longer
     # shows it.
-    @unittest.expectedFailure
     def test_old_artifact_id_is_gone_after_a_new_value(self):
         def attempt():
             m, m2, _ = self.fresh()
@@ -1025,13 +1024,12 @@ class KnownStale(CoherenceCase):
                       {'artifacts/' + old: None, 'artifacts/' + new: target, art: new + '\n'})
         self.undisturbed(attempt)
 
-    # BUG: rmdir of an iteration deletes its builds' artifacts, but the
+    # Regression (was stale): rmdir of an iteration deletes its builds' artifacts, but the
     # change feed names only the iteration (src/store/iteration.c,
     # lin_iteration_delete: no LIN_CH_ARTIFACT for them), so the kernel
     # keeps artifacts/EXT-ID's attributes and target: it still resolves
     # (lstat, readlink) through every mount that had looked it up, though
     # `ls artifacts` no longer shows it.
-    @unittest.expectedFailure
     def test_deleted_iteration_takes_its_artifact_links(self):
         def attempt():
             m, m2, _ = self.fresh()
@@ -1044,13 +1042,12 @@ class KnownStale(CoherenceCase):
                       {'artifacts/' + ext: None, 'artifacts': [e for e in top if e != ext]})
         self.undisturbed(attempt)
 
-    # BUG: rmdir of a build (of a running iteration) deletes its artifacts
+    # Regression (was stale): rmdir of a build (of a running iteration) deletes its artifacts
     # by the foreign keys' cascade, but the change feed names only the build
     # and its iteration (src/store/build.c, lin_build_delete: no
     # LIN_CH_GLOBAL, no LIN_CH_ARTIFACT): the top artifacts/ listing keeps
     # the deleted ids and artifacts/EXT-ID still resolves, through the mount
     # that made the change and every other.
-    @unittest.expectedFailure
     def test_deleted_build_takes_its_artifacts_from_the_top_listing(self):
         def attempt():
             m, m2, _ = self.fresh()
@@ -1063,13 +1060,12 @@ class KnownStale(CoherenceCase):
                       {'artifacts': [e for e in top if e != ext], 'artifacts/' + ext: None})
         self.undisturbed(attempt)
 
-    # BUG: clearing a build's `source` drops the parent link
+    # Regression (was stale): clearing a build's `source` drops the parent link
     # it had made (src/store/build.c, build_relink_sources deletes the links
     # and feeds LIN_CH_VIEWS only when it adds one back), so only the
     # child's own files are refreshed: the parent's children/ listing,
     # descendants and graph.dot keep showing the child, through the mount
     # that made the change and every other.
-    @unittest.expectedFailure
     def test_cleared_source_drops_the_child_from_the_parents_views(self):
         def attempt():
             m, m2, info = self.fresh()
@@ -1087,13 +1083,12 @@ class KnownStale(CoherenceCase):
                        'graph.dot': graph_with(edges=edges)})
         self.undisturbed(attempt)
 
-    # BUG: `: > FILE` clears a value when the file is released (fs/ops.c,
+    # Regression (was stale): `: > FILE` clears a value when the file is released (fs/ops.c,
     # op_release: not at flush, which the shell sends before echo writes),
     # but the kernel sends RELEASE in the background after close(2) has
     # returned (only fuseblk mounts wait for it): right after `: > source`
     # the iteration's parents/ and parent still show the link the clearing
     # removed, for a moment, through the very mount that cleared it.
-    @unittest.expectedFailure
     def test_clearing_a_value_with_truncate_is_seen_at_once(self):
         def attempt():
             m, _, info = self.fresh()
@@ -1104,18 +1099,17 @@ class KnownStale(CoherenceCase):
                 m.write(src, info['base_ami_1'] + '\n')
                 self.step(m, [], {A2 + '/parents': ['base@base-2026-01', 'base@base-2026-02'],
                                   A2 + '/parent': L2 + L1, src: info['base_ami_1'] + '\n'},
-                          lambda: os.close(os.open(m.path(src), os.O_WRONLY | os.O_TRUNC)),
+                          lambda: m.sh(': > ' + src),
                           {A2 + '/parents': ['base@base-2026-02'], A2 + '/parent': L2,
                            src: ''})
         self.undisturbed(attempt)
 
-    # BUG: removing a parent link deletes the link row whose id names both
+    # Regression (was stale): removing a parent link deletes the link row whose id names both
     # parents/PARENT and the parent's children/CHILD (NK_PARENT_LINK,
     # NK_CHILD_LINK), but no change kind ever drops those inodes
     # (fs/inval.c has them in no list): children/CHILD keeps resolving
     # (lstat, readlink) through the mount that removed the link, and both
     # names through every other mount, though the listings are right.
-    @unittest.expectedFailure
     def test_removed_parent_link_leaves_no_name_behind(self):
         def attempt():
             m, m2, _ = self.fresh()
@@ -1127,13 +1121,12 @@ class KnownStale(CoherenceCase):
                       {plink: None, clink: None})
         self.undisturbed(attempt)
 
-    # BUG: a read-only mount never processes due revocations (src/store/
+    # Regression (was stale): a read-only mount never processes due revocations (src/store/
     # db.c, lin_reg_tick returns at once for LIN_OPEN_RDONLY), so when no
     # read-write mount runs nothing feeds the change and the kernel keeps
     # `status` and channels/latest as they were before the revocation's
     # time: "status is right at every moment regardless" (SPEC §5.4) does
     # not hold on a consumer host's ro mount.
-    @unittest.expectedFailure
     def test_read_only_mount_alone_sees_a_scheduled_revocation_take_effect(self):
         n = iter(range(10))
 

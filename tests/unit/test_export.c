@@ -242,8 +242,8 @@ static const struct {
 } bad_edits[] = {
 	{ "not JSON", "{\"format\"", "{format" },
 	{ "another format", "lineagefs-export", "something-else" },
-	{ "another schema", "\"schema\":3", "\"schema\":999" },
-	{ "schema a string", "\"schema\":3", "\"schema\":\"1\"" },
+	{ "another schema", "\"schema\":4", "\"schema\":999" },
+	{ "schema a string", "\"schema\":4", "\"schema\":\"1\"" },
 	{ "a table missing", "\"labels\":[", "\"labelz\":[" },
 	{ "an unknown member", "\"meta\":[", "\"extra\":1,\n\"meta\":[" },
 	{ "a row with an extra column", "{\"id\":1,\"name\":\"base\"",
