@@ -907,34 +907,36 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		lin_buf_free(&b);
 		return;
 	}
-	if (!h->loaded) {
-		BEGIN(req);
-		lin_buf_reset(&h->data);
-		rc = nd->read && h->id ? nd->read(o, h->id, &h->data) : 0;
-		END();
-		if (rc) {
-			fuse_reply_err(req, -gone(rc));
-			return;
-		}
-		h->loaded = true;
-	}
-	if (off < 0 || (size_t)off >= h->data.len) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	if (size > h->data.len - (size_t)off)
-		size = h->data.len - (size_t)off;
-	/* Reply from a copy: once the kernel has the bytes, the reader may
-	 * close and its release free the handle while the reply returns. */
+	/* Load, slice and copy under the lock: two reads of one handle
+	 * (readahead) may come at once, and only one may render. */
 	{
-		char *copy = malloc(size);
+		char *copy = NULL;
+		BEGIN(req);
 
-		if (copy == NULL) {
-			fuse_reply_err(req, ENOMEM);
-			return;
+		rc = 0;
+		if (!h->loaded) {
+			lin_buf_reset(&h->data);
+			rc = nd->read && h->id ? nd->read(o, h->id, &h->data) :
+			    0;
+			h->loaded = rc == 0;
 		}
-		memcpy(copy, h->data.data + off, size);
-		fuse_reply_buf(req, copy, size);
+		if (rc == 0 && off >= 0 && (size_t)off < h->data.len) {
+			if (size > h->data.len - (size_t)off)
+				size = h->data.len - (size_t)off;
+			/* A copy: once the kernel has the bytes, the reader may
+			 * close and a release free the handle. */
+			if ((copy = malloc(size)) == NULL)
+				rc = -ENOMEM;
+			else
+				memcpy(copy, h->data.data + off, size);
+		} else {
+			size = 0;
+		}
+		END();
+		if (rc)
+			fuse_reply_err(req, -gone(rc));
+		else
+			fuse_reply_buf(req, copy, size);
 		free(copy);
 	}
 }

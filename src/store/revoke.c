@@ -716,6 +716,42 @@ rev_delete_explicit(struct lin_reg *r, int64_t id, struct lin_err *e)
 	return lin_exec_stmt(r, st, e);
 }
 
+/*
+ * After a restore: an inherited revocation that was already in effect,
+ * outranked until now by the iteration's own (scheduled) one, is in force
+ * at once.  It is carried out as it would have been: a revoke event for
+ * the iteration, and its channels rolled back (unless it spares them).
+ */
+static int
+rev_uncovered(struct lin_reg *r, int64_t id, int64_t now, struct lin_err *e)
+{
+	struct rev_row f, o;
+	struct lin_buf b, path;
+	int rc;
+
+	if ((rc = rev_in_force(r, id, &f, e)) == -ENOENT)
+		return 0;
+	if (rc || f.origin_id == 0 || f.at > now)
+		return rc;
+	if ((rc = rev_by_id(r, f.origin_id, &o, e)))
+		return rc;
+	lin_buf_init(&b);
+	lin_buf_init(&path);
+	lin_ev_start(&b, "revoke");
+	if ((rc = lin_ev_iteration(r, &b, id, e)) == 0) {
+		rev_path(r, o.iteration_id, &path);
+		lin_ev_kv(&b, "by", o.by);
+		lin_ev_kv(&b, "type", "inherited");
+		lin_ev_kv(&b, "inherited-from", path.data);
+		rc = lin_ev_commit(r, &b, now, e);
+	}
+	lin_buf_free(&path);
+	lin_buf_free(&b);
+	if (rc == 0 && o.rollback)
+		rc = rev_rollback(r, &o, now, e);
+	return rc;
+}
+
 /* Feed the changes of every explicit revocation of an iteration. */
 static int
 rev_changes_explicit(struct lin_reg *r, int64_t id, struct lin_err *e)
@@ -775,7 +811,8 @@ rev_restore_tx(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 	if ((rc = rev_ev_restore(r, f.at > now ? "cancel-revocation" :
 	    "restore", id, by, comment, now, e)))
 		goto out;
-	if ((rc = rev_delete_explicit(r, id, e)))
+	if ((rc = rev_delete_explicit(r, id, e)) ||
+	    (rc = rev_uncovered(r, id, now, e)))
 		goto out;
 	rc = lin_touch_iteration(r, id, e);
 out:

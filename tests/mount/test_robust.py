@@ -320,12 +320,8 @@ class CrashSmoke(MountTestCase):
         self._arm_timeout()
 
     def test_sigkill_loses_nothing_acknowledged(self):
-        # --scheduled 0 until Regressions.test_cancelling_a_schedule_carries_
-        # out_the_inherited_revocation passes: a restore that cancels a
-        # schedule can leave a channel on a revoked iteration, which `check`
-        # rightly reports, and a short run would fail on it now and then.
         r = subprocess.run([sys.executable, CRASH, '--rounds', str(self.ROUNDS), '--build',
-                            lt.BUILD, '--max-delay', '1.0', '--scheduled', '0', '--quiet'],
+                            lt.BUILD, '--max-delay', '1.0', '--quiet'],
                            capture_output=True, text=True, timeout=lt.TEST_TIMEOUT - 5)
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 0, 'scripts/stress/crash failed:\n' + out[-6000:])
@@ -499,15 +495,13 @@ class Regressions(MountTestCase):
         self.assertEqual(r.returncode, 0, 'lineagectl check: %s'
                          % r.stdout.decode('utf-8', 'replace'))
 
-    # Bug (found by scripts/stress/crash): an iteration C with a scheduled
+    # Found by scripts/stress/crash: an iteration C with a scheduled
     # revocation of its own stays `scheduled` when an ancestor is revoked
     # at once (the explicit one outranks the inherited one), and rightly
-    # keeps its channels.  Cancelling C's own revocation (restore) then
-    # lets the ancestor's immediate revocation take over: C reads
-    # `revoked`, but that revocation is never carried out on C: no revoke
-    # event for C, the channel pointing at it is not rolled back, and
-    # `lineagectl check` reports the channel on a revoked iteration.
-    @unittest.expectedFailure
+    # keeps its channels.  Cancelling C's own revocation (restore) lets the
+    # ancestor's immediate revocation take over, and it must be carried out
+    # on C then: a revoke event for C, its channel rolled back, and
+    # `lineagectl check` content.
     def test_cancelling_a_schedule_carries_out_the_inherited_revocation(self):
         m = self.m
         m.complete_iteration('base', 'x')
