@@ -174,7 +174,7 @@ void fs_stats_render(struct lin_buf *out);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops fs_ops;
-void fs_op_init(struct op *o, struct fs *fs, fuse_req_t req);
+void fs_op_init(struct op *o, struct fs *fs, fuse_req_t req, bool change);
 /* At exit: free the handles of files still open when the mount went. */
 void fs_handles_free_all(void);
 

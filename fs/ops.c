@@ -117,7 +117,7 @@ fs_stats_render(struct lin_buf *out)
 }
 
 void
-fs_op_init(struct op *o, struct fs *fs, fuse_req_t req)
+fs_op_init(struct op *o, struct fs *fs, fuse_req_t req, bool change)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
 	int n;
@@ -126,9 +126,13 @@ fs_op_init(struct op *o, struct fs *fs, fuse_req_t req)
 	o->fs = fs;
 	o->actor.uid = c->uid;
 	o->actor.gid = c->gid;
-	n = fuse_req_getgroups(req, 64, o->groups);
 	o->actor.groups = o->groups;
-	o->actor.ngroups = n < 0 ? 0 : (n > 64 ? 64 : n);
+	/* Supplementary groups cost a read of /proc: only a change resolves
+	 * paths with the writer's permissions. */
+	if (change) {
+		n = fuse_req_getgroups(req, 64, o->groups);
+		o->actor.ngroups = n < 0 ? 0 : (n > 64 ? 64 : n);
+	}
 }
 
 static struct fs *
@@ -137,10 +141,13 @@ req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-#define BEGIN(req) \
+#define BEGIN_AS(req, change) \
 	struct op op_, *o = &op_; \
-	fs_op_init(o, req_fs(req), req); \
+	fs_op_init(o, req_fs(req), req, change); \
 	pthread_mutex_lock(&o->fs->lock)
+#define BEGIN(req) BEGIN_AS(req, false)
+/* A request that may change the registry. */
+#define BEGIN_CHANGE(req) BEGIN_AS(req, true)
 #define END() pthread_mutex_unlock(&o->fs->lock)
 
 /* Reply with an error; refusals of changes (and of reads that are not a
@@ -457,7 +464,7 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	int64_t id = ino_id(ino);
 	struct stat st;
 	int rc = 0;
-	BEGIN(req);
+	BEGIN_CHANGE(req);
 
 	if (ino_pending(ino)) {
 		struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh :
@@ -563,7 +570,7 @@ op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	enum nk ck;
 	int64_t cid;
 	int rc;
-	BEGIN(req);
+	BEGIN_CHANGE(req);
 
 	rc = node_make(o, parent, name, S_IFDIR, mode, NULL, &ck, &cid);
 	if (rc) {
@@ -582,7 +589,7 @@ op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 	enum nk ck;
 	int64_t cid;
 	int rc;
-	BEGIN(req);
+	BEGIN_CHANGE(req);
 
 	rc = node_make(o, parent, name, S_IFLNK, 0777, target, &ck, &cid);
 	if (rc) {
@@ -601,7 +608,7 @@ op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	enum nk ck;
 	int64_t cid;
 	int rc;
-	BEGIN(req);
+	BEGIN_CHANGE(req);
 
 	if (!S_ISREG(mode))
 		rc = lin_errf(&o->err, EPERM, "only regular files here");
@@ -622,7 +629,7 @@ node_remove(fuse_req_t req, fuse_ino_t parent, const char *name,
 	enum nk ck;
 	int64_t cid;
 	int rc;
-	BEGIN(req);
+	BEGIN_CHANGE(req);
 
 	rc = node_lookup(o, ino_kind(parent), ino_id(parent), name, &ck, &cid);
 	if (rc == 0 && o->fs->ro)
@@ -663,7 +670,7 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	enum nk k = ino_kind(parent), ck;
 	int64_t cid;
 	int rc = 0;
-	BEGIN(req);
+	BEGIN_CHANGE(req);
 
 	if (o->fs->ro)
 		rc = lin_errf(&o->err, EROFS, "the mount is read-only");
@@ -742,9 +749,10 @@ handle_open(struct op *o, enum nk k, int64_t id, struct fuse_file_info *fi,
 		return lin_errf(&o->err, EACCES, "read-only file");
 	struct nstat ns = { 0 };
 
-	/* The object must still be there (ESTALE sends the kernel to look
-	 * its name up again). */
-	if ((rc = nd->stat(o, id, &ns)))
+	/* A change must find its object still there (ESTALE sends the kernel
+	 * to look its name up again); a read finds out at its first read,
+	 * so a warm open costs no query. */
+	if (wants_write(fi->flags) && (rc = nd->stat(o, id, &ns)))
 		return gone(rc);
 	if ((h = handle_new()) == NULL)
 		return lin_errf(&o->err, ENOMEM, "out of memory");
@@ -780,6 +788,22 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fs_count(FS_R_OPEN);
 	struct handle *h;
 	int rc;
+
+	/* The common open, a read served from the page cache: no query, no
+	 * lock (deny_revoked decides at open, under the lock, below). */
+	if (!ino_pending(ino) && !wants_write(fi->flags) &&
+	    fs_nodes[ino_kind(ino)].type == S_IFREG &&
+	    !((fs_nodes[ino_kind(ino)].flags & NF_ARTIFACT) &&
+	    req_fs(req)->deny_revoked)) {
+		struct op op_;
+
+		fs_op_init(&op_, req_fs(req), req, false);
+		if (handle_open(&op_, ino_kind(ino), ino_id(ino), fi, &h) == 0) {
+			if (fuse_reply_open(req, fi) == -ENOENT)
+				handle_free(h);
+			return;
+		}
+	}
 	BEGIN(req);
 
 	/* A pending file is opened only by the create that made it. */
@@ -854,7 +878,7 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	enum nk ck;
 	int64_t cid;
 	int rc;
-	BEGIN(req);
+	BEGIN_CHANGE(req);
 
 	ck = pattern_child(ino_kind(parent), S_IFREG);
 	if (ck != NK_COUNT && fs_nodes[ck].set_new && !o->fs->ro &&
@@ -1042,7 +1066,7 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	enum nk k = h->kind;
 	int64_t id = h->id;
 	int rc;
-	BEGIN(req);
+	BEGIN_CHANGE(req);
 
 	if (o->fs->ro)
 		rc = lin_errf(&o->err, EROFS, "the mount is read-only");
@@ -1082,7 +1106,7 @@ op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	const struct node *nd = &fs_nodes[h->kind];
 	int rc = 0;
-	BEGIN(req);
+	BEGIN_CHANGE(req);
 
 	h->flushes++;
 	if ((nd->flags & NF_STREAM) && !h->done && h->doc.len > 0) {
@@ -1133,7 +1157,7 @@ op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (h && h->pending && h->id == 0 && !make)
 		fs_pending_drop(h->pending);	/* refused: nothing made */
 	if (make || clear) {
-		BEGIN(req);
+		BEGIN_CHANGE(req);
 		if (o->fs->ro)
 			rc = lin_errf(&o->err, EROFS, "the mount is read-only");
 		else if (make)
