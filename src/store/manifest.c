@@ -138,6 +138,17 @@ mf_stmt(struct lin_reg *r, const struct mf *m, const char *sql)
 	return st;
 }
 
+/* SQLite's JSON functions fail a whole statement on a malformed value
+ * that json_valid let through (bytes that are not UTF-8 inside a string):
+ * that is the manifest's fault, EINVAL, not the registry's. */
+static int
+mf_db_err(struct lin_reg *r, struct lin_err *e)
+{
+	if (strstr(sqlite3_errmsg(r->db), "JSON") != NULL)
+		return lin_errf(e, EINVAL, "the manifest is not valid JSON");
+	return lin_db_err(r, e);
+}
+
 /* The top level: a JSON object with a builds array, last_run_uuid text. */
 static int
 mf_top(struct lin_reg *r, struct mf *m, struct lin_err *e)
@@ -147,10 +158,10 @@ mf_top(struct lin_reg *r, struct mf *m, struct lin_err *e)
 
 	st = mf_stmt(r, m, "SELECT json_valid(?1)");
 	if (st == NULL)
-		return lin_db_err(r, e);
+		return mf_db_err(r, e);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		rc = lin_db_err(r, e);
+		rc = mf_db_err(r, e);
 		sqlite3_reset(st);
 		return rc;
 	}
@@ -164,7 +175,7 @@ mf_top(struct lin_reg *r, struct mf *m, struct lin_err *e)
 	    "json_extract(?1, '$.last_run_uuid'), "
 	    "json_array_length(?1, '$.builds')");
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = lin_db_err(r, e);
+		rc = mf_db_err(r, e);
 		sqlite3_reset(st);
 		return rc;
 	}
@@ -305,7 +316,7 @@ mf_builds(struct lin_reg *r, struct mf *m, struct lin_err *e)
 	    "json_type(value, '$.files') "
 	    "FROM json_each(?1, '$.builds') ORDER BY key");
 	if (st == NULL)
-		return lin_db_err(r, e);
+		return mf_db_err(r, e);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t i = sqlite3_column_int64(st, 0);
 		struct mf_build *b;
@@ -331,7 +342,7 @@ mf_builds(struct lin_reg *r, struct mf *m, struct lin_err *e)
 		}
 	}
 	if (rc == 0 && step != SQLITE_DONE)
-		rc = lin_db_err(r, e);
+		rc = mf_db_err(r, e);
 	sqlite3_reset(st);
 	return rc;
 }
@@ -414,7 +425,7 @@ mf_custom(struct lin_reg *r, struct mf *m, struct mf_build *b,
 	    (long long)b->index);
 	st = mf_stmt(r, m, MF_CUSTOM_SQL);
 	if (st == NULL)
-		return lin_db_err(r, e);
+		return mf_db_err(r, e);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *key = lin_col_text(st, 0);
@@ -434,7 +445,7 @@ mf_custom(struct lin_reg *r, struct mf *m, struct mf_build *b,
 		b->lab[b->nlab++].value = mf_strdup(lin_col_text(st, 2));
 	}
 	if (rc == 0 && step != SQLITE_DONE)
-		rc = lin_db_err(r, e);
+		rc = mf_db_err(r, e);
 	sqlite3_reset(st);
 	return rc;
 }
