@@ -48,6 +48,8 @@ int lin_value_parse(const char *buf, size_t len, enum lin_value_kind kind,
 /* Is s (len bytes) valid UTF-8 without control characters, except that
  * newlines and tabs may pass when multiline is set? */
 bool lin_utf8_clean(const char *s, size_t len, bool multiline);
+/* Is s (len bytes) well-formed UTF-8, whatever the characters? */
+bool lin_utf8_valid(const char *s, size_t len);
 
 /*
  * Times: RFC 3339 in UTC, to the second ("2026-11-25T09:30:00Z").  Parsing

@@ -65,6 +65,19 @@ lin_utf8_seq(const unsigned char *s, size_t n, unsigned long *cp)
 }
 
 bool
+lin_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp;
+	size_t i = 0, n;
+
+	for (; i < len; i += n)
+		if ((n = lin_utf8_seq(p + i, len - i, &cp)) == 0)
+			return false;
+	return true;
+}
+
+bool
 lin_utf8_clean(const char *s, size_t len, bool multiline)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -156,6 +156,11 @@ mf_top(struct lin_reg *r, struct mf *m, struct lin_err *e)
 	sqlite3_stmt *st;
 	int rc;
 
+	/* JSON is UTF-8 (RFC 8259), and SQLite's JSON functions are not to be
+	 * trusted with anything else: found by fuzzing, they can fail a
+	 * statement, or worse, on bytes that are not. */
+	if (!lin_utf8_valid(m->json, m->len))
+		return lin_errf(e, EINVAL, "the manifest is not UTF-8 text");
 	st = mf_stmt(r, m, "SELECT json_valid(?1)");
 	if (st == NULL)
 		return mf_db_err(r, e);
