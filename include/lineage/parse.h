@@ -50,6 +50,10 @@ int lin_value_parse(const char *buf, size_t len, enum lin_value_kind kind,
 bool lin_utf8_clean(const char *s, size_t len, bool multiline);
 /* Is s (len bytes) well-formed UTF-8, whatever the characters? */
 bool lin_utf8_valid(const char *s, size_t len);
+/* Is s (len bytes) exactly one JSON text (RFC 8259, UTF-8, nesting at
+ * most 512 deep)?  A gate before SQLite's JSON functions, which accept
+ * some malformed documents. */
+bool lin_json_valid(const char *s, size_t len);
 
 /*
  * Times: RFC 3339 in UTC, to the second ("2026-11-25T09:30:00Z").  Parsing

@@ -585,6 +585,10 @@ lin_export_load(struct lin_reg *r, const char *json, size_t len,
 		return lin_errf(e, EINVAL, "the document is empty");
 	if (memchr(json, '\0', len) != NULL)
 		return lin_errf(e, EINVAL, "the document contains a NUL byte");
+	/* SQLite's JSON functions are not to be trusted with malformed
+	 * documents (parse/json.c). */
+	if (!lin_json_valid(json, len))
+		return lin_errf(e, EINVAL, "the document is not valid JSON");
 	if (len > INT32_MAX)
 		return lin_errf(e, EFBIG, "the document is too large");
 	if ((rc = lin_tx_begin(r, e)))

@@ -161,6 +161,8 @@ mf_top(struct lin_reg *r, struct mf *m, struct lin_err *e)
 	 * statement, or worse, on bytes that are not. */
 	if (!lin_utf8_valid(m->json, m->len))
 		return lin_errf(e, EINVAL, "the manifest is not UTF-8 text");
+	if (!lin_json_valid(m->json, m->len))
+		return lin_errf(e, EINVAL, "the manifest is not valid JSON");
 	st = mf_stmt(r, m, "SELECT json_valid(?1)");
 	if (st == NULL)
 		return mf_db_err(r, e);

@@ -1211,6 +1211,46 @@ END_TEST
 
 /* ---------------------------------------------------------------- suite */
 
+/* The gate before SQLite's JSON functions: RFC 8259, nothing looser. */
+START_TEST(json_accepts)
+{
+	static const char *ok[] = {
+		"{}", "[]", "0", "-0.5e+3", "\"\"", "true", "null",
+		" {\"a\": [1, 2, {\"b\": null}], \"c\": \"\\u00e9\\n\"}\r\n",
+		"\"caf\xc3\xa9\"",
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		ck_assert_msg(lin_json_valid(ok[i], strlen(ok[i])), "%s", ok[i]);
+}
+END_TEST
+
+START_TEST(json_refuses)
+{
+	static const char *bad[] = {
+		"", " ", "{", "{\"a\"}", "{\"a\":1,}", "[1,]", "[1 2]",
+		"{\"a\":1}{", "01", "1.", ".5", "-", "1e", "tru", "nul",
+		"\"\\x\"", "\"\\u12g4\"", "\"a\tb\"", "'a'", "{a:1}",
+		"{\"builder_type\": \"x\",{\"builds\": []}}",
+		"\"\xff\"", "\"\xc0\xaf\"",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!lin_json_valid(bad[i], strlen(bad[i])), "%s",
+		    bad[i]);
+	/* Nesting past 512 levels. */
+	{
+		char deep[1200];
+
+		memset(deep, '[', 600);
+		memset(deep + 600, ']', 600);
+		ck_assert(!lin_json_valid(deep, sizeof(deep)));
+		ck_assert(lin_json_valid(deep + 100, 1000));
+	}
+}
+END_TEST
+
+
 static Suite *
 parse_suite(void)
 {
@@ -1275,6 +1315,11 @@ parse_suite(void)
 	tcase_add_test(t, ref_versions);
 	tcase_add_test(t, ref_bad_names);
 	tcase_add_test(t, ref_long);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("json");
+	tcase_add_test(t, json_accepts);
+	tcase_add_test(t, json_refuses);
 	suite_add_tcase(s, t);
 	return s;
 }
