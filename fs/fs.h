@@ -90,6 +90,7 @@ enum perm { P_DIR, P_RW, P_RO, P_WO, P_LNK, P_TOPDIR, P_TOPRO };
 #define NF_CONTROL 0x04   /* a control write: O_TRUNC does nothing */
 #define NF_LOG     0x08   /* read at offsets from the engine (events) */
 #define NF_ARTIFACT 0x10  /* an artifact's value: deny_revoked applies */
+#define NF_COSTLY  0x20   /* whole-registry content: no attributes in listings */
 
 struct node {
 	const char *name;        /* fixed name, or NULL for a pattern child */
@@ -127,6 +128,57 @@ struct node {
 
 extern const struct node fs_nodes[NK_COUNT];
 
+/* What one writer has written to one file: the document an import is
+ * building, or the value a write at the start set (which a write that goes
+ * on where it ended extends). */
+struct fs_wstate {
+	struct lin_buf doc;
+	bool           wrote;
+	bool           done;     /* NF_STREAM: the document was imported */
+	int            err;      /* NF_STREAM: the import's refusal */
+	size_t         tail;     /* NF_STREAM: where the last piece began */
+	int64_t        at;       /* when the last write was taken (ms) */
+	struct {                 /* NF_STREAM: how far the document is read */
+		size_t  at;
+		int     depth;
+		bool    str, esc, seen;
+	} scan;
+};
+void fs_wstate_reset(struct fs_wstate *w);
+int64_t fs_now_ms(void);	/* CLOCK_MONOTONIC */
+
+/* session.c: writes that come without an open (the kernel sends none),
+ * keyed by inode and writing process; all under fs->lock. */
+struct fs_session {
+	fuse_ino_t         ino;
+	pid_t              pid;
+	uid_t              uid;
+	gid_t              gid;
+	struct fs_wstate   w;
+	bool               clear;   /* truncated to 0, waiting for a write */
+	int64_t            used;    /* CLOCK_MONOTONIC ms */
+	struct fs_session *next;
+};
+struct fs_session *fs_session_find(fuse_ino_t ino, pid_t pid);
+struct fs_session *fs_session_open(struct op *o, fuse_ino_t ino, pid_t pid);
+void fs_session_close(struct fs_session *s);
+void fs_session_set_clear(struct fs_session *s, bool clear);
+bool fs_session_clearing(fuse_ino_t ino, pid_t pid);
+/* Make the clears processes other than pid left waiting.  Takes fs->lock;
+ * drops the caches they affect before returning (writing: the inode this
+ * request writes, see fs_inval_process_writing). */
+void fs_sessions_flush(struct fs *fs, pid_t pid, fuse_ino_t writing);
+/* The ticker: make the clears that are due, give up idle sessions. */
+void fs_sessions_tick(struct fs *fs);
+void fs_sessions_finish(struct fs *fs);
+
+/* rcache.c: contents rendered for one request (a listing's sizes) kept
+ * for the next (the reads that follow), until the inode is invalidated. */
+bool fs_rcache_get(fuse_ino_t ino, struct lin_buf *out);
+void fs_rcache_put(fuse_ino_t ino, const struct lin_buf *b);
+void fs_rcache_drop(fuse_ino_t ino);
+void fs_rcache_clear(void);
+
 /* nodes.c: path of a node relative to the mount root. */
 int fs_node_path(struct op *o, enum nk k, int64_t id, struct lin_buf *out);
 
@@ -149,10 +201,22 @@ void       fs_pending_drop(fuse_ino_t ino);
 
 /* inval.c: turn the change feed into kernel cache invalidations. */
 void fs_inval_process(struct fs *fs);
+/* Drop now what a waiting clear of a file of kind k will change. */
+void fs_inval_ahead(struct fs *fs, enum nk k);
 /* Drop everything the kernel holds (time alone changed what reads). */
 void fs_inval_all(struct fs *fs);
 /* Drop one inode's cached attributes and pages, if the kernel holds it. */
 void fs_inval_inode(struct fs *fs, fuse_ino_t ino);
+/* A write to ino is in flight: the kernel may hold its page locked until
+ * we reply, so until fs_inval_unbusy its pages are not dropped (only its
+ * attributes), and getattr waits (fs_inval_wait). */
+void fs_inval_busy(fuse_ino_t ino);
+void fs_inval_unbusy(struct fs *fs, fuse_ino_t ino);
+void fs_inval_wait(fuse_ino_t ino);
+/* fs_inval_process for the writer of ino: false when it could not wait
+ * (a notification is stuck on ino's page until the write's reply): then
+ * reply first and call fs_inval_process. */
+bool fs_inval_process_writing(struct fs *fs, fuse_ino_t ino);
 
 /* errors.c: the mount's recent refusals (SPEC §9). */
 void fs_errors_add(struct op *o, const char *opname, const char *path,

@@ -14,9 +14,17 @@
  * lock, and only drop inodes (never names), which takes no directory lock:
  * a name whose object went away answers ESTALE, and the kernel looks it up
  * again.
+ *
+ * The one lock a notification can wait for is a page's: the kernel locks
+ * the page a write fills until we reply to the WRITE.  So an inode with a
+ * write in flight is "busy": its attributes are dropped at once, its pages
+ * only once the writer has replied, and a getattr of it waits for that (an
+ * open asks for attributes first, so nobody reads the page in between).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs.h"
 
@@ -28,6 +36,78 @@ struct changes {
 };
 
 static pthread_mutex_t inval_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Inodes with a write in flight (one per FUSE thread at most). */
+#define BUSY_MAX 64
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t  done;
+	fuse_ino_t      ino[BUSY_MAX];
+	int             n[BUSY_MAX];
+} busy = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { 0 },
+	{ 0 } };
+/* The inode a full notification is being sent for, or 0. */
+static fuse_ino_t notifying;
+
+static bool
+busy_has(fuse_ino_t ino)
+{
+	bool has = false;
+
+	pthread_mutex_lock(&busy.lock);
+	for (int i = 0; i < BUSY_MAX; i++)
+		if (busy.n[i] && busy.ino[i] == ino)
+			has = true;
+	pthread_mutex_unlock(&busy.lock);
+	return has;
+}
+
+void
+fs_inval_busy(fuse_ino_t ino)
+{
+	int free_slot = -1;
+
+	pthread_mutex_lock(&busy.lock);
+	for (int i = 0; i < BUSY_MAX; i++) {
+		if (busy.n[i] && busy.ino[i] == ino) {
+			busy.n[i]++;
+			pthread_mutex_unlock(&busy.lock);
+			return;
+		}
+		if (busy.n[i] == 0 && free_slot < 0)
+			free_slot = i;
+	}
+	while (free_slot < 0) {		/* more writers than threads: wait */
+		pthread_cond_wait(&busy.done, &busy.lock);
+		for (int i = 0; i < BUSY_MAX; i++)
+			if (busy.n[i] == 0) {
+				free_slot = i;
+				break;
+			}
+	}
+	busy.ino[free_slot] = ino;
+	busy.n[free_slot] = 1;
+	pthread_mutex_unlock(&busy.lock);
+	/* Seen by a notifier that checks after setting `notifying`. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void
+fs_inval_wait(fuse_ino_t ino)
+{
+	pthread_mutex_lock(&busy.lock);
+	for (;;) {
+		bool has = false;
+
+		for (int i = 0; i < BUSY_MAX; i++)
+			if (busy.n[i] && busy.ino[i] == ino)
+				has = true;
+		if (!has)
+			break;
+		pthread_cond_wait(&busy.done, &busy.lock);
+	}
+	pthread_mutex_unlock(&busy.lock);
+}
 
 static int
 collect(void *ctx, int kind, int64_t id, const char *name)
@@ -48,19 +128,55 @@ collect(void *ctx, int kind, int64_t id, const char *name)
 	return 0;
 }
 
-void
-fs_inval_inode(struct fs *fs, fuse_ino_t ino)
+/* Drop an inode's attributes and pages (only its attributes while a
+ * write to it is in flight: its writer drops the pages after replying).
+ * Under inval_lock, `notifying` tells a writer what the holder is on. */
+static void
+notify_as(struct fs *fs, fuse_ino_t ino, bool holder)
 {
-	if (fs->se != NULL && fs_inode_known(ino))
+	fs_rcache_drop(ino);
+	if (fs->se == NULL || !fs_inode_known(ino))
+		return;
+	if (holder)
+		__atomic_store_n(&notifying, ino, __ATOMIC_SEQ_CST);
+	if (busy_has(ino))
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+	else
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	if (holder)
+		__atomic_store_n(&notifying, 0, __ATOMIC_SEQ_CST);
 }
 
 static void
 notify(struct fs *fs, fuse_ino_t ino)
 {
-	if (fs->se == NULL || !fs_inode_known(ino))
-		return;
-	fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	notify_as(fs, ino, true);
+}
+
+void
+fs_inval_inode(struct fs *fs, fuse_ino_t ino)
+{
+	notify_as(fs, ino, false);
+}
+
+void
+fs_inval_unbusy(struct fs *fs, fuse_ino_t ino)
+{
+	pthread_mutex_lock(&busy.lock);
+	for (int i = 0; i < BUSY_MAX; i++)
+		if (busy.n[i] && busy.ino[i] == ino) {
+			busy.n[i]--;
+			break;
+		}
+	pthread_mutex_unlock(&busy.lock);
+	/* Replied: the page is unlocked, and what the write left in it goes
+	 * (it holds the bytes written, not the file's new content). */
+	fs_rcache_drop(ino);
+	if (fs->se != NULL && fs_inode_known(ino) && !busy_has(ino))
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	pthread_mutex_lock(&busy.lock);
+	pthread_cond_broadcast(&busy.done);
+	pthread_mutex_unlock(&busy.lock);
 }
 
 /* The node kinds an object's inodes carry its row id under. */
@@ -115,12 +231,13 @@ notify_scan(struct fs *fs, const enum nk *list)
 
 	for (; list && *list != NK_COUNT; list++)
 		want[*list] = true;
+	fs_rcache_clear();
 	inos = fs_inode_select(list ? want : NULL, &n);
 	for (size_t i = 0; i < n; i++)
-		fuse_lowlevel_notify_inval_inode(fs->se, inos[i], 0, 0);
+		notify(fs, inos[i]);
 	free(inos);
 	if (!list)
-		fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
+		notify(fs, FUSE_ROOT_ID);
 }
 
 /* A name that left artifacts/ while its artifact stayed: the one name
@@ -139,16 +256,20 @@ notify_extid(struct fs *fs, const char *extid)
 	lin_buf_free(&name);
 }
 
+static const enum nk kinds_artifacts[] = { NK_ARTIFACT, NK_COUNT };
+
 static void
 apply(struct fs *fs, const struct changes *c)
 {
-	bool all = false, views = false;
+	bool all = false, views = false, iters = false;
 
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->v[i].kind == LIN_CH_ALL)
 			all = true;
 		else if (c->v[i].kind == LIN_CH_VIEWS)
 			views = true;
+		else if (c->v[i].kind == LIN_CH_ITERATION)
+			iters = true;
 	}
 	if (all) {
 		notify_scan(fs, NULL);
@@ -171,8 +292,29 @@ apply(struct fs *fs, const struct changes *c)
 	}
 	if (views)
 		notify_scan(fs, kinds_views);
+	/* deny_revoked: whether an artifact reads depends on its iteration's
+	 * state, and a revocation names only the iterations. */
+	if (iters && fs->deny_revoked)
+		notify_scan(fs, kinds_artifacts);
 	/* Every change writes an event. */
 	notify(fs, ino_make(NK_EVENTS, 1));
+}
+
+/* A clear waiting for its writer (session.c): what it will change is
+ * dropped now, so that every reader has to ask, and asking makes it. */
+void
+fs_inval_ahead(struct fs *fs, enum nk k)
+{
+	static const enum nk kinds_extid[] = { NK_ARTS, NK_ART_LINK,
+		NK_COUNT };
+
+	pthread_mutex_lock(&inval_lock);
+	notify(fs, ino_make(NK_EVENTS, 1));
+	if (k == NK_BD_SOURCE)		/* a parent link may go */
+		notify_scan(fs, kinds_views);
+	if (k == NK_ARTIFACT)		/* its name in artifacts/ goes */
+		notify_scan(fs, kinds_extid);
+	pthread_mutex_unlock(&inval_lock);
 }
 
 void
@@ -183,15 +325,14 @@ fs_inval_all(struct fs *fs)
 	pthread_mutex_unlock(&inval_lock);
 }
 
-void
-fs_inval_process(struct fs *fs)
+static void
+process_locked(struct fs *fs)
 {
 	struct changes c = { 0 };
 	struct lin_err e = { 0 };
 	int64_t last;
 	int rc;
 
-	pthread_mutex_lock(&inval_lock);
 	for (;;) {
 		c.n = 0;
 		pthread_mutex_lock(&fs->lock);
@@ -208,6 +349,36 @@ fs_inval_process(struct fs *fs)
 		if (c.n < BATCH)
 			break;
 	}
-	pthread_mutex_unlock(&inval_lock);
 	free(c.v);
+}
+
+void
+fs_inval_process(struct fs *fs)
+{
+	pthread_mutex_lock(&inval_lock);
+	process_locked(fs);
+	pthread_mutex_unlock(&inval_lock);
+}
+
+bool
+fs_inval_process_writing(struct fs *fs, fuse_ino_t ino)
+{
+	for (;;) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 1000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		if (pthread_mutex_timedlock(&inval_lock, &t) == 0)
+			break;
+		/* The holder waits for the page our reply unlocks. */
+		if (__atomic_load_n(&notifying, __ATOMIC_SEQ_CST) == ino)
+			return false;
+	}
+	process_locked(fs);
+	pthread_mutex_unlock(&inval_lock);
+	return true;
 }

@@ -96,7 +96,8 @@ usage(FILE *f)
 "                     with EKEYREVOKED\n"
 "  -o timeout=SECONDS how long the kernel may cache names, attributes\n"
 "                     and contents (default 86400; every change drops\n"
-"                     what it affected at once; 0 turns caching off)\n"
+"                     what it affected at once; 0: names, attributes\n"
+"                     and listings are asked for every time)\n"
 "  -o allow_other     let other users use the mount (permissions are\n"
 "                     always enforced: default_permissions is always on)\n"
 "  -h, --help         this help\n"
@@ -185,6 +186,7 @@ ticker(void *arg)
 		}
 		/* Ours (a scheduled revocation taking effect) and what other
 		 * mounts and lineagectl changed. */
+		fs_sessions_tick(fs);
 		fs_inval_process(fs);
 	}
 	return NULL;
@@ -286,6 +288,7 @@ main(int argc, char *argv[])
 
 	ticker_stop = 1;
 	pthread_join(tick, NULL);
+	fs_sessions_finish(&fs);
 	fuse_session_unmount(fs.se);
 	fuse_remove_signal_handlers(fs.se);
 	fuse_session_destroy(fs.se);

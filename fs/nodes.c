@@ -1269,8 +1269,8 @@ const struct node fs_nodes[NK_COUNT] = {
 	[NK_ERRORS] = { .name = "errors", .parent = NK_ROOT, .type = S_IFREG,
 	    .perm = P_TOPRO, .stat = st_errors, .read = rd_errors },
 	[NK_GRAPH] = { .name = "graph.dot", .parent = NK_ROOT,
-	    .type = S_IFREG, .perm = P_TOPRO, .stat = st_top,
-	    .read = rd_graph },
+	    .type = S_IFREG, .perm = P_TOPRO, .flags = NF_COSTLY,
+	    .stat = st_top, .read = rd_graph },
 
 	[NK_BUCKET] = { .parent = NK_BUCKETS, .type = S_IFDIR, .perm = P_DIR,
 	    .stat = st_bucket, .lookup = lk_bucket, .list = ls_bucket,

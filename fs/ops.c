@@ -1,9 +1,16 @@
 /*
  * ops.c — the FUSE low-level operations, all answered through the node
  * table: attributes derived from the owning bucket, listings from the
- * engine's cursors, file contents rendered at open into a per-open buffer
- * (so a reader sees one consistent snapshot), and writes handed whole to
- * the engine so that a refusal fails the write(2) that caused it.
+ * engine's cursors, file contents rendered when the kernel's cache does not
+ * hold them, and writes handed whole to the engine so that a refusal fails
+ * the write(2) that caused it.
+ *
+ * OPEN and FLUSH are answered ENOSYS (as OPENDIR is): the kernel then asks
+ * nothing to open, read or close a file whose pages it holds, which is
+ * what makes a warm walk free.  Writes come with no handle and are tied
+ * together per writing process (session.c); only create(2) opens a file
+ * of ours, with a handle, to make a new label or artifact by its first
+ * write (pending.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,30 +23,20 @@
 #include "fs.h"
 
 #define NAME_MAX_BYTES 255
+#define CONTINUE_MS    200	/* a value's next line comes within this */
 #define DIR_OFF_PATTERN 64	/* readdir offsets past the fixed entries */
 
-/* An open file. */
+/* A file create(2) opened. */
 struct handle {
 	struct lin_buf data;     /* the snapshot read(2) serves */
-	struct lin_buf doc;      /* NF_STREAM: the document being written;
-				  * a value file: what this open wrote */
-	bool           trunc;    /* opened with O_TRUNC and not written yet */
-	bool           wrote;
-	bool           done;     /* NF_STREAM: the document was imported */
+	struct fs_wstate w;      /* what this open wrote */
 	bool           loaded;   /* data holds the rendered content */
-	int            err;      /* NF_STREAM: the import's refusal */
 	enum nk        kind;     /* what the file is: for a pending file, */
 	int64_t        id;       /* id stays 0 until its first write */
 	fuse_ino_t     pending;  /* the pending inode create(2) gave, or 0 */
 	int64_t        pid;      /* a pending file's directory and name */
 	char          *name;
 	bool           refused;  /* a write was refused */
-	int            flushes;  /* close(2)s seen on this open */
-	struct {                 /* NF_STREAM: how far the document is read */
-		size_t  at;
-		int     depth;
-		bool    str, esc, seen;
-	} scan;
 	struct handle *prev, *next;  /* every open handle, for the exit */
 };
 
@@ -58,7 +55,7 @@ handle_new(void)
 	if (h == NULL)
 		return NULL;
 	lin_buf_init(&h->data);
-	lin_buf_init(&h->doc);
+	lin_buf_init(&h->w.doc);
 	pthread_mutex_lock(&handles.lock);
 	h->next = handles.head;
 	if (h->next)
@@ -141,13 +138,17 @@ req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-#define BEGIN_AS(req, change) \
+/* A clear another process left waiting is made before anything of the
+ * request can see the value (a writer's own inode is busy: writing says
+ * which, so that dropping caches never waits for its page). */
+#define BEGIN_AS(req, change, writing) \
 	struct op op_, *o = &op_; \
+	fs_sessions_flush(req_fs(req), fuse_req_ctx(req)->pid, writing); \
 	fs_op_init(o, req_fs(req), req, change); \
 	pthread_mutex_lock(&o->fs->lock)
-#define BEGIN(req) BEGIN_AS(req, false)
+#define BEGIN(req) BEGIN_AS(req, false, 0)
 /* A request that may change the registry. */
-#define BEGIN_CHANGE(req) BEGIN_AS(req, true)
+#define BEGIN_CHANGE(req) BEGIN_AS(req, true, 0)
 #define END() pthread_mutex_unlock(&o->fs->lock)
 
 /* Reply with an error; refusals of changes (and of reads that are not a
@@ -268,6 +269,9 @@ node_attr(struct op *o, enum nk k, int64_t id, struct stat *st)
 		/* A file deny_revoked refuses still has its true size. */
 		rc = node_content(o, k, id, &b);
 		st->st_size = (off_t)b.len;
+		/* The read that follows a listing takes these bytes. */
+		if (rc == 0 && nd->read)
+			fs_rcache_put(st->st_ino, &b);
 		lin_buf_free(&b);
 		if (rc && rc != -EKEYREVOKED)
 			return rc;
@@ -378,6 +382,10 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fs_count(FS_R_GETATTR);
 	struct stat st;
 	int rc;
+
+	/* A write in flight: its pages go once it is answered; an open asks
+	 * for attributes first, so waiting here keeps readers off them. */
+	fs_inval_wait(ino);
 	BEGIN(req);
 
 	if (ino_kind(ino) >= NK_COUNT) {
@@ -407,6 +415,13 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	rc = node_attr(o, ino_kind(ino), ino_id(ino), &st);
+	if (rc == 0 && fs_session_clearing(ino, fuse_req_ctx(req)->pid)) {
+		/* Its own truncation, as its process sees it. */
+		st.st_size = st.st_blocks = 0;
+		END();
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
 	END();
 	if (rc)
 		fuse_reply_err(req, -gone(rc));
@@ -414,9 +429,13 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_attr(req, &st, o->fs->timeout);
 }
 
-/* Truncating a value file to 0 clears it; a control file ignores it. */
+/* Truncating a value file to 0 clears it; a control file ignores it.
+ * Without a handle (open(2) with O_TRUNC: the kernel sends no OPEN), the
+ * clear waits for the same process's first write (session.c): *clearing
+ * says so. */
 static int
-node_truncate(struct op *o, enum nk k, int64_t id, off_t size)
+node_truncate(struct op *o, fuse_ino_t ino, enum nk k, int64_t id,
+    off_t size, pid_t pid, bool *clearing)
 {
 	const struct node *nd = &fs_nodes[k];
 
@@ -424,8 +443,25 @@ node_truncate(struct op *o, enum nk k, int64_t id, off_t size)
 		return lin_errf(&o->err, EISDIR, "not a file");
 	if (o->fs->ro)
 		return lin_errf(&o->err, EROFS, "the mount is read-only");
+	if (nd->write == NULL)
+		return lin_errf(&o->err, EACCES, "read-only file");
+	if ((nd->flags & NF_STREAM) && pid) {
+		/* A new open for writing: a new document. */
+		struct fs_session *s = fs_session_find(ino, pid);
+
+		if (s)
+			fs_wstate_reset(&s->w);
+	}
 	if (!(nd->flags & NF_CLEAR) || size != 0)
 		return 0;
+	if (pid) {
+		struct fs_session *s = fs_session_open(o, ino, pid);
+
+		fs_wstate_reset(&s->w);
+		fs_session_set_clear(s, true);
+		*clearing = true;
+		return 0;
+	}
 	return nd->write(o, id, "", 0);
 }
 
@@ -463,6 +499,7 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	enum nk k = ino_kind(ino);
 	int64_t id = ino_id(ino);
 	struct stat st;
+	bool clearing = false;
 	int rc = 0;
 	BEGIN_CHANGE(req);
 
@@ -491,7 +528,8 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	    FUSE_SET_ATTR_GID))
 		rc = node_chmod_chown(o, k, id, attr, to_set);
 	if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE))
-		rc = node_truncate(o, k, id, attr->st_size);
+		rc = node_truncate(o, ino, k, id, attr->st_size,
+		    fi && fi->fh ? 0 : fuse_req_ctx(req)->pid, &clearing);
 	/* Times follow the data: touch(1) is accepted and changes nothing. */
 	if (rc == 0)
 		rc = node_attr(o, k, id, &st);
@@ -500,6 +538,16 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	END();
+	if (clearing) {
+		/* Empty, as the truncating process sees it (and only it: the
+		 * attributes are not to be kept).  What the clear will change
+		 * is dropped now, so that nobody reads it from the kernel's
+		 * cache without a request, which makes the clear first. */
+		fs_inval_ahead(o->fs, k);
+		st.st_size = st.st_blocks = 0;
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
 	    FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE))
 		settle(o);
@@ -715,7 +763,7 @@ handle_free(struct handle *h)
 		h->next->prev = h->prev;
 	pthread_mutex_unlock(&handles.lock);
 	lin_buf_free(&h->data);
-	lin_buf_free(&h->doc);
+	lin_buf_free(&h->w.doc);
 	free(h->name);
 	free(h);
 }
@@ -727,97 +775,32 @@ fs_handles_free_all(void)
 		handle_free(handles.head);
 }
 
-static bool
-wants_write(int flags)
-{
-	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-}
-
+/* The handle create(2) gives a file it made: written directly, so that the
+ * engine's answer is the file's content and a refusal fails write(2). */
 static int
 handle_open(struct op *o, enum nk k, int64_t id, struct fuse_file_info *fi,
     struct handle **hp)
 {
-	const struct node *nd = &fs_nodes[k];
 	struct handle *h;
-	int rc = 0;
 
-	if (nd->type != S_IFREG)
-		return lin_errf(&o->err, EISDIR, "not a file");
-	if (wants_write(fi->flags) && o->fs->ro)
-		return lin_errf(&o->err, EROFS, "the mount is read-only");
-	if (wants_write(fi->flags) && nd->write == NULL)
-		return lin_errf(&o->err, EACCES, "read-only file");
-	struct nstat ns = { 0 };
-
-	/* A change must find its object still there (ESTALE sends the kernel
-	 * to look its name up again); a read finds out at its first read,
-	 * so a warm open costs no query. */
-	if (wants_write(fi->flags) && (rc = nd->stat(o, id, &ns)))
-		return gone(rc);
 	if ((h = handle_new()) == NULL)
 		return lin_errf(&o->err, ENOMEM, "out of memory");
 	h->kind = k;
 	h->id = id;
-	h->trunc = (fi->flags & O_TRUNC) != 0;
-	/* Content is rendered at the first read that the page cache does not
-	 * answer; deny_revoked decides at open, so the refusal is open's. */
-	if ((fi->flags & O_ACCMODE) != O_WRONLY && nd->read &&
-	    (nd->flags & NF_ARTIFACT) && o->fs->deny_revoked) {
-		if ((rc = nd->read(o, id, &h->data))) {
-			handle_free(h);
-			return rc;
-		}
-		h->loaded = true;
-	}
 	fi->fh = (uint64_t)(uintptr_t)h;
-	if (wants_write(fi->flags) || (nd->flags & NF_LOG)) {
-		/* Writes bypass the page cache: the engine's answer is the
-		 * file's content, and a refusal must fail write(2). */
-		fi->direct_io = 1;
-	} else {
-		fi->keep_cache = o->fs->timeout > 0;
-		fi->noflush = 1;
-	}
+	fi->direct_io = 1;
 	*hp = h;
 	return 0;
 }
 
+/* No open state: ENOSYS tells the kernel never to ask again, and to keep
+ * the pages of every file until we drop them.  What an open would check
+ * is checked by the request that acts (setattr for O_TRUNC, write, read). */
 static void
 op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	fs_count(FS_R_OPEN);
-	struct handle *h;
-	int rc;
-
-	/* The common open, a read served from the page cache: no query, no
-	 * lock (deny_revoked decides at open, under the lock, below). */
-	if (!ino_pending(ino) && !wants_write(fi->flags) &&
-	    fs_nodes[ino_kind(ino)].type == S_IFREG &&
-	    !((fs_nodes[ino_kind(ino)].flags & NF_ARTIFACT) &&
-	    req_fs(req)->deny_revoked)) {
-		struct op op_;
-
-		fs_op_init(&op_, req_fs(req), req, false);
-		if (handle_open(&op_, ino_kind(ino), ino_id(ino), fi, &h) == 0) {
-			if (fuse_reply_open(req, fi) == -ENOENT)
-				handle_free(h);
-			return;
-		}
-	}
-	BEGIN(req);
-
-	/* A pending file is opened only by the create that made it. */
-	if (ino_pending(ino))
-		rc = -ESTALE;
-	else
-		rc = handle_open(o, ino_kind(ino), ino_id(ino), fi, &h);
-	if (rc) {
-		refuse(req, o, "open", ino_kind(ino), ino_id(ino), NULL, rc);
-		return;
-	}
-	END();
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		handle_free(h);
+	fuse_reply_err(req, ENOSYS);
 }
 
 /* create(2) of a label or an artifact: checked now, made by the first
@@ -901,12 +884,58 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	ep.ino = ep.attr.st_ino;
 	ep.generation = 1;
 	ep.attr_timeout = ep.entry_timeout = o->fs->timeout;
-	h->trunc = false;
 	END();
 	settle(o);
 	fs_inode_ref(ep.ino);
 	if (fuse_reply_create(req, &ep, fi) != 0)
 		fs_inode_forget(ep.ino, 1);
+}
+
+/* Slice [off, off + size) of b into a copy the reply can send once the
+ * engine lock is released. */
+static int
+slice(const struct lin_buf *b, off_t off, size_t *size, char **copy)
+{
+	*copy = NULL;
+	if (off < 0 || (size_t)off >= b->len) {
+		*size = 0;
+		return 0;
+	}
+	if (*size > b->len - (size_t)off)
+		*size = b->len - (size_t)off;
+	if ((*copy = malloc(*size)) == NULL)
+		return -ENOMEM;
+	memcpy(*copy, b->data + off, *size);
+	return 0;
+}
+
+/* A read the kernel's cache did not answer: render the content (or take
+ * the render a listing just made) and send the part asked for. */
+static int
+node_read(struct op *o, fuse_ino_t ino, pid_t pid, off_t off, size_t *size,
+    char **copy)
+{
+	const struct node *nd = &fs_nodes[ino_kind(ino)];
+	struct lin_buf b;
+	int rc = 0;
+
+	*copy = NULL;
+	if (nd->type != S_IFREG)
+		return lin_errf(&o->err, EISDIR, "not a file");
+	if (fs_session_clearing(ino, pid)) {	/* truncated by this reader */
+		*size = 0;
+		return 0;
+	}
+	lin_buf_init(&b);
+	if (!fs_rcache_get(ino, &b) && nd->read) {
+		rc = nd->read(o, ino_id(ino), &b);
+		if (rc == 0)
+			fs_rcache_put(ino, &b);
+	}
+	if (rc == 0)
+		rc = slice(&b, off, size, copy);
+	lin_buf_free(&b);
+	return rc;
 }
 
 static void
@@ -916,11 +945,13 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fs_count(FS_R_READ);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	const struct node *nd = &fs_nodes[ino_kind(ino)];
-	struct lin_buf b;
+	char *copy = NULL;
 	int rc;
+	BEGIN(req);
 
-	if (nd->pread) {
-		BEGIN(req);
+	if (nd->pread && h == NULL) {
+		struct lin_buf b;
+
 		lin_buf_init(&b);
 		rc = nd->pread(o, ino_id(ino), off, size, &b);
 		END();
@@ -931,12 +962,16 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		lin_buf_free(&b);
 		return;
 	}
-	/* Load, slice and copy under the lock: two reads of one handle
-	 * (readahead) may come at once, and only one may render. */
-	{
-		char *copy = NULL;
-		BEGIN(req);
-
+	if (h == NULL) {
+		rc = node_read(o, ino, fuse_req_ctx(req)->pid, off, &size,
+		    &copy);
+		if (rc) {	/* e.g. deny_revoked's EKEYREVOKED */
+			refuse(req, o, "read", ino_kind(ino), ino_id(ino), NULL,
+			    gone(rc));
+			return;
+		}
+	} else {
+		/* A file create(2) opened: what it holds now. */
 		rc = 0;
 		if (!h->loaded) {
 			lin_buf_reset(&h->data);
@@ -944,103 +979,112 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			    0;
 			h->loaded = rc == 0;
 		}
-		if (rc == 0 && off >= 0 && (size_t)off < h->data.len) {
-			if (size > h->data.len - (size_t)off)
-				size = h->data.len - (size_t)off;
-			/* A copy: once the kernel has the bytes, the reader may
-			 * close and a release free the handle. */
-			if ((copy = malloc(size)) == NULL)
-				rc = -ENOMEM;
-			else
-				memcpy(copy, h->data.data + off, size);
-		} else {
-			size = 0;
-		}
-		END();
-		if (rc)
-			fuse_reply_err(req, -gone(rc));
-		else
-			fuse_reply_buf(req, copy, size);
-		free(copy);
+		if (rc == 0)
+			rc = slice(&h->data, off, &size, &copy);
 	}
+	END();
+	if (rc)
+		fuse_reply_err(req, -gone(rc));
+	else
+		fuse_reply_buf(req, copy, size);
+	free(copy);
 }
 
 /* Is the document a whole JSON value yet (balanced outside strings)?  Only
  * to know when to import: the engine parses it properly.  Each write scans
- * only its own bytes, so a document in many pieces costs linear time. */
+ * only its own bytes, so a document in many pieces costs linear time.  One
+ * that does not open with { or [ can never be a manifest: it is handed
+ * over at once, for the engine to refuse. */
 static bool
-doc_complete(struct handle *h)
+doc_complete(struct fs_wstate *w)
 {
-	for (; h->scan.at < h->doc.len; h->scan.at++) {
-		char c = h->doc.data[h->scan.at];
+	for (; w->scan.at < w->doc.len; w->scan.at++) {
+		char c = w->doc.data[w->scan.at];
 
-		if (h->scan.str) {
-			if (h->scan.esc)
-				h->scan.esc = false;
+		if (!w->scan.seen && !w->scan.str && c != '{' && c != '[' &&
+		    c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			return true;
+
+		if (w->scan.str) {
+			if (w->scan.esc)
+				w->scan.esc = false;
 			else if (c == '\\')
-				h->scan.esc = true;
+				w->scan.esc = true;
 			else if (c == '"')
-				h->scan.str = false;
+				w->scan.str = false;
 			continue;
 		}
 		if (c == '"') {
-			h->scan.str = true;
+			w->scan.str = true;
 		} else if (c == '{' || c == '[') {
-			h->scan.depth++;
-			h->scan.seen = true;
+			w->scan.depth++;
+			w->scan.seen = true;
 		} else if (c == '}' || c == ']') {
-			h->scan.depth--;
+			w->scan.depth--;
 		}
 	}
-	return h->scan.seen && h->scan.depth <= 0 && !h->scan.str;
+	return w->scan.seen && w->scan.depth <= 0 && !w->scan.str;
 }
 
 static int
-stream_write(struct op *o, enum nk k, int64_t id, struct handle *h,
+stream_write(struct op *o, enum nk k, int64_t id, struct fs_wstate *w,
     const char *buf, size_t size, off_t off)
 {
 	int rc;
 
-	/* A write after the import (e.g. the rest of a write(2) the kernel
-	 * split) gets the import's own answer. */
-	if (h->done && h->err)
-		return h->err;
-	if (h->done)
+	/* A write at the start begins a new document. */
+	if (off == 0 && (w->done || w->doc.len))
+		fs_wstate_reset(w);
+	/* A write where the imported document ended (e.g. the rest of a
+	 * write(2) the kernel split, which the writer sends again) gets the
+	 * import's answer; a write anywhere else begins anew. */
+	if (w->done && (size_t)off >= w->tail && (size_t)off <= w->doc.len &&
+	    w->err)
+		return w->err;
+	if (w->done && (size_t)off >= w->tail && (size_t)off <= w->doc.len)
 		return lin_errf(&o->err, EINVAL, "the document was already "
-		    "imported: write it again in a new open");
-	if ((size_t)off != h->doc.len)
+		    "imported: write it again from the start");
+	if (w->done)
+		fs_wstate_reset(w);
+	if ((size_t)off != w->doc.len)
 		return lin_errf(&o->err, EINVAL, "a document is written "
 		    "from the start, in order");
-	if (h->doc.len + size > 64u << 20)
+	if (w->doc.len + size > 64u << 20)
 		return lin_errf(&o->err, EFBIG, "a manifest is at most 64 MiB");
-	lin_buf_add(&h->doc, buf, size);
-	if (!doc_complete(h))
+	w->tail = w->doc.len;
+	lin_buf_add(&w->doc, buf, size);
+	if (!doc_complete(w))
 		return 0;
-	h->done = true;
-	rc = fs_nodes[k].write(o, id, h->doc.data, h->doc.len);
-	h->err = rc;
+	w->done = true;
+	rc = fs_nodes[k].write(o, id, w->doc.data, w->doc.len);
+	w->err = rc;
 	return rc;
 }
 
 /*
  * A value is one write(2) at offset 0.  A shell's builtin echo or printf
  * may hand a multi-line value over one line per write: a write that goes
- * on exactly where this open's last accepted write ended sets the value
- * to everything written so far, checked whole again.
+ * on exactly where this writer's last accepted write ended sets the value
+ * to everything written so far, checked whole again.  A pending file (h)
+ * comes into being with its first value.
  */
 static int
-value_write(struct op *o, enum nk k, int64_t id, struct handle *h,
-    const char *buf, size_t size, bool append)
+value_write(struct op *o, enum nk k, int64_t id, struct fs_wstate *w,
+    struct handle *h, const char *buf, size_t size, off_t off)
 {
+	bool append = off != 0;
 	struct lin_buf v;
 	int rc;
 
+	if (append && !((fs_nodes[k].flags & NF_CLEAR) && w->wrote &&
+	    (size_t)off == w->doc.len))
+		return lin_errf(&o->err, EINVAL, "a value is written whole, in "
+		    "one write at the start of the file");
 	lin_buf_init(&v);
 	if (append)
-		lin_buf_add(&v, h->doc.data, h->doc.len);
+		lin_buf_add(&v, w->doc.data, w->doc.len);
 	lin_buf_add(&v, buf, size);
-	if (h->pending && h->id == 0) {
-		/* The file comes into being with its first value. */
+	if (h && h->pending && h->id == 0) {
 		rc = fs_nodes[k].set_new(o, h->pid, h->name, v.data, v.len,
 		    &h->id);
 		if (rc == 0)
@@ -1049,11 +1093,69 @@ value_write(struct op *o, enum nk k, int64_t id, struct handle *h,
 		rc = fs_nodes[k].write(o, id, v.data, v.len);
 	}
 	if (rc == 0) {
-		lin_buf_free(&h->doc);
-		h->doc = v;
+		lin_buf_free(&w->doc);
+		w->doc = v;
+		w->wrote = true;
 	} else {
 		lin_buf_free(&v);
 	}
+	return rc;
+}
+
+/* A write without a handle: this process's session on the file carries
+ * the document or the value it extends, and the clear its O_TRUNC left
+ * waiting, which the write makes needless (or, refused, forgotten). */
+static int
+session_write(struct op *o, fuse_ino_t ino, pid_t pid, int flags,
+    const char *buf, size_t size, off_t off)
+{
+	enum nk k = ino_kind(ino);
+	const struct node *nd = &fs_nodes[k];
+	struct fs_session *s;
+	int rc;
+
+	if (k >= NK_COUNT || ino_pending(ino))
+		return -ESTALE;
+	if (nd->type != S_IFREG)
+		return lin_errf(&o->err, EISDIR, "not a file");
+	if (nd->write == NULL)
+		return lin_errf(&o->err, EACCES, "read-only file");
+	{
+		struct nstat ns = { 0 };
+
+		/* Gone meanwhile: ESTALE sends the kernel to look it up. */
+		if ((rc = nd->stat(o, ino_id(ino), &ns)))
+			return gone(rc);
+	}
+	/* `>>` lands where the kernel last saw the end, which may be 0 when
+	 * the file is not: the value as it is now decides. */
+	if ((flags & O_APPEND) && off == 0 && !fs_session_clearing(ino, pid)) {
+		struct stat st;
+
+		if ((rc = node_attr(o, k, ino_id(ino), &st)))
+			return gone(rc);
+		if (st.st_size > 0)
+			return lin_errf(&o->err, EINVAL, "a value is written "
+			    "whole, in one write at the start of the file");
+	}
+	s = fs_session_open(o, ino, pid);
+	if (nd->flags & NF_STREAM) {
+		rc = stream_write(o, k, ino_id(ino), &s->w, buf, size, off);
+	} else {
+		/* Only a write that follows at once (a shell's builtin echo,
+		 * one line after the other) goes on with the value; never
+		 * `>>`, which opens anew. */
+		if (off == 0 || (flags & O_APPEND) ||
+		    fs_now_ms() - s->w.at > CONTINUE_MS)
+			s->w.wrote = false;
+		rc = value_write(o, k, ino_id(ino), &s->w, NULL, buf, size,
+		    off);
+		if (rc == 0)
+			s->w.at = fs_now_ms();
+	}
+	fs_session_set_clear(s, false);
+	if (!(nd->flags & NF_STREAM) && !(nd->flags & NF_CLEAR))
+		fs_session_close(s);	/* nothing to go on with */
 	return rc;
 }
 
@@ -1063,86 +1165,61 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 {
 	fs_count(FS_R_WRITE);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	enum nk k = h->kind;
-	int64_t id = h->id;
+	struct fs *fs = req_fs(req);
+	pid_t pid = fuse_req_ctx(req)->pid;
+	enum nk k = h ? h->kind : ino_kind(ino);
+	int64_t id = h ? h->id : ino_id(ino);
+	bool waited;
 	int rc;
-	BEGIN_CHANGE(req);
 
-	if (o->fs->ro)
-		rc = lin_errf(&o->err, EROFS, "the mount is read-only");
-	else if (fs_nodes[k].flags & NF_STREAM)
-		rc = stream_write(o, k, id, h, buf, size, off);
-	else if (off == 0)
-		rc = value_write(o, k, id, h, buf, size, false);
-	else if ((fs_nodes[k].flags & NF_CLEAR) && h->wrote &&
-	    (size_t)off == h->doc.len)
-		rc = value_write(o, k, id, h, buf, size, true);
-	else
-		rc = lin_errf(&o->err, EINVAL, "a value is written whole, in "
-		    "one write at the start of the file");
-	/* Written (or refused): the open's O_TRUNC is spent either way. */
-	h->trunc = false;
-	if (rc) {
-		h->refused = true;
-		if (h->pending && h->id == 0)
-			refuse(req, o, "write", fs_nodes[k].parent, h->pid,
-			    h->name, rc);
+	/* The kernel may hold the written page locked until the reply. */
+	fs_inval_busy(ino);
+	{
+		struct op op_, *o = &op_;
+
+		fs_sessions_flush(fs, pid, ino);
+		fs_op_init(o, fs, req, true);
+		pthread_mutex_lock(&fs->lock);
+		if (fs->ro)
+			rc = lin_errf(&o->err, EROFS, "the mount is read-only");
+		else if (h == NULL)
+			rc = session_write(o, ino, pid, fi->flags, buf, size,
+			    off);
+		else if (fs_nodes[k].flags & NF_STREAM)
+			rc = stream_write(o, k, id, &h->w, buf, size, off);
 		else
-			refuse(req, o, "write", k, id, NULL, rc);
-		return;
+			rc = value_write(o, k, id, &h->w, h, buf, size, off);
+		if (rc) {
+			if (h)
+				h->refused = true;
+			if (h && h->pending && h->id == 0)
+				refuse(req, o, "write", fs_nodes[k].parent,
+				    h->pid, h->name, rc);
+			else
+				refuse(req, o, "write", k, id, NULL, rc);
+			fs_inval_unbusy(fs, ino);
+			return;
+		}
+		END();
 	}
-	h->wrote = true;
-	END();
-	settle(o);
+	waited = fs_inval_process_writing(fs, ino);
 	fuse_reply_write(req, size);
+	if (!waited)
+		fs_inval_process(fs);
+	fs_inval_unbusy(fs, ino);
 }
 
-/* close(2): a document not yet complete is imported now, so its error
- * comes back from close. */
+/* close(2) needs nothing of us (a document is imported when whole, a
+ * pending file made at release): ENOSYS, and the kernel stops asking. */
 static void
 op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	fs_count(FS_R_FLUSH);
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	const struct node *nd = &fs_nodes[h->kind];
-	int rc = 0;
-	BEGIN_CHANGE(req);
-
-	h->flushes++;
-	if ((nd->flags & NF_STREAM) && !h->done && h->doc.len > 0) {
-		h->done = true;
-		rc = h->err = nd->write(o, h->id, h->doc.data, h->doc.len);
-	} else if (h->trunc && !h->wrote && (nd->flags & NF_CLEAR) &&
-	    h->id && h->flushes > 1 && !o->fs->ro) {
-		/*
-		 * `: > FILE` clears the value.  A shell opens, duplicates and
-		 * closes its first descriptor before the command writes, so
-		 * the first close says nothing; from the second on, an open
-		 * that wrote nothing is done, and the clear is made now, so
-		 * that it is there when the shell's redirection returns.  (A
-		 * single open and close clears at release, just after.)
-		 */
-		h->trunc = false;
-		rc = nd->write(o, h->id, "", 0);
-	} else if ((nd->flags & NF_STREAM) && h->err) {
-		/* The write that completed the document may have been cut
-		 * short by the kernel, its error lost: close tells it. */
-		rc = h->err;
-		lin_errf(&o->err, -rc, "the import was refused (see the line "
-		    "before)");
-	}
-	if (rc) {
-		refuse(req, o, "close", h->kind, h->id, NULL, rc);
-		return;
-	}
-	END();
-	settle(o);
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, ENOSYS);
 }
 
-/* The last close: `: > FILE` (opened with O_TRUNC, never written) clears
- * the value now.  Not at flush, which the shell's own close of its
- * duplicate descriptor sends before `echo` writes anything. */
+/* The last close of a file create(2) opened: never written, it is made
+ * empty now (`touch labels/KEY`); refused, nothing was made. */
 static void
 op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -1150,35 +1227,20 @@ op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	const struct node *nd = h ? &fs_nodes[h->kind] : NULL;
 	bool make = h && h->pending && h->id == 0 && !h->refused;
-	bool clear = h && !make && h->id && h->trunc && !h->wrote &&
-	    (nd->flags & NF_CLEAR);
 	int rc = 0;
 
 	if (h && h->pending && h->id == 0 && !make)
 		fs_pending_drop(h->pending);	/* refused: nothing made */
-	if (make || clear) {
+	if (make) {
 		BEGIN_CHANGE(req);
 		if (o->fs->ro)
 			rc = lin_errf(&o->err, EROFS, "the mount is read-only");
-		else if (make)
-			rc = nd->set_new(o, h->pid, h->name, NULL, 0, &h->id);
 		else
-			rc = nd->write(o, h->id, "", 0);
-		if (make)
-			fs_pending_drop(h->pending);
+			rc = nd->set_new(o, h->pid, h->name, NULL, 0, &h->id);
+		fs_pending_drop(h->pending);
 		/* release cannot fail: a refusal is only logged. */
-		if (rc) {
-			struct lin_buf path;
-
-			lin_buf_init(&path);
-			if (make)
-				lin_buf_printf(&path, "%s", h->name);
-			else
-				fs_node_path(o, h->kind, h->id, &path);
-			fs_errors_add(o, make ? "create" : "truncate",
-			    path.data ? path.data : "", -rc);
-			lin_buf_free(&path);
-		}
+		if (rc)
+			fs_errors_add(o, "create", h->name, -rc);
 		END();
 		if (rc)
 			fs_inval_inode(o->fs, ino_make(NK_ERRORS, 1));
@@ -1210,7 +1272,14 @@ dir_add(struct dirfill *d, const char *name, enum nk k, int64_t id,
 	size_t n;
 
 	memset(&ep, 0, sizeof(ep));
-	if (d->plus) {
+	if (d->plus && (fs_nodes[k].flags & NF_COSTLY)) {
+		/* Rendered only when asked for: a listing gives the name, and
+		 * ino 0 tells the kernel to look it up if it is ever used. */
+		ep.attr.st_ino = ino_make(k, id);
+		ep.attr.st_mode = fs_nodes[k].type;
+		n = fuse_add_direntry_plus(d->req, d->buf + d->len,
+		    d->size - d->len, name, &ep, next);
+	} else if (d->plus) {
 		if (node_attr(d->o, k, id, &ep.attr) != 0)
 			return 0;	/* vanished meanwhile: skip it */
 		ep.ino = ep.attr.st_ino;
@@ -1373,8 +1442,8 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 static void
 op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* No OPEN is answered, so O_TRUNC must come as a SETATTR. */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	/* Always plus: a walk gets every child's attributes with the list. */

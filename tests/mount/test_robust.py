@@ -25,10 +25,12 @@ import errno
 import importlib.machinery
 import importlib.util
 import json
+import shlex
 import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -447,11 +449,12 @@ class Regressions(MountTestCase):
         self.assertFalse(re.search('[\u0080-\u009f]', text),
                          'errors holds C1 control characters: %r' % text)
 
-    # A manifest larger than one FUSE request (1 MiB here) written in ONE
-    # write(2) is imported when its last piece arrives; when the import is
-    # refused the kernel may report the pieces already taken as a short
-    # write, so the refusal's errno must come back from close(2).
-    def test_refused_large_import_fails_the_write_or_the_close(self):
+    # A manifest larger than one FUSE request written in ONE write(2) is
+    # imported when its last piece arrives; when the import is refused, the
+    # kernel reports the pieces already taken as a short write, and the
+    # writer's retry of the rest (as cat, dd and every full-write loop
+    # make) gets the refusal's errno.  (No close(2) reaches the mount.)
+    def test_refused_large_import_fails_the_writers_retry(self):
         m = self.m
         m.complete_iteration('base', 'fp-big')
         with open(os.path.join(ROOT, 'tests', 'data', 'manifests',
@@ -462,19 +465,49 @@ class Regressions(MountTestCase):
         big = (text[:-1] + ' ' * (3 << 20) + '}').encode()
         before = m.export()
         fd = os.open(m.path('buckets/base/import'), os.O_WRONLY | os.O_TRUNC)
-        got = None
+        got, done, shorts = None, 0, 0
         try:
-            n = os.write(fd, big)
+            while done < len(big):
+                n = os.write(fd, big[done:])
+                self.assertGreater(n, 0)
+                shorts += done + n < len(big)
+                done += n
         except OSError as e:
             got = e.errno
-            n = None
-        try:
+        finally:
             os.close(fd)
-        except OSError as e:
-            got = got or e.errno
         self.assertExportEqual(before, m.export(), 'a refused 3 MiB import')
-        self.assertEqual(got, errno.EEXIST, 'write(2) returned %r of %d bytes and close(2) '
-                         'succeeded: the EEXIST was lost' % (n, len(big)))
+        self.assertEqual(got, errno.EEXIST, 'all %d bytes taken (%d short writes): '
+                         'the EEXIST was lost' % (done, shorts))
+        r = subprocess.run('cat > %s' % shlex.quote(m.path('buckets/base/import')),
+                           shell=True, input=big, capture_output=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b'File exists', r.stderr)
+        self.assertExportEqual(before, m.export(), 'a refused 3 MiB import by cat')
+
+    # A document cut short never becomes whole, and no close(2) reaches the
+    # mount: once its writer has exited, it is refused with a line in
+    # errors (op=close), within a second, and nothing is created.
+    def test_a_document_cut_short_is_refused_when_its_writer_exits(self):
+        m = self.m
+        m.mkbucket('cut')
+        before = m.export()
+        errs = m.errors_lines()
+        r = subprocess.run([sys.executable, '-c', 'import os, sys\n'
+                            'fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)\n'
+                            'os.write(fd, b\'{"builds": [\')\n'
+                            'os.close(fd)\n', m.path('buckets/cut/import')],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        deadline = time.time() + 2.0
+        while True:
+            added = lt.new_lines(errs, m.errors_lines())
+            hit = [l for l in added if 'op=close path=buckets/cut/import errno=EINVAL' in l]
+            if hit or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(len(hit), 1, 'errors gained %r' % added)
+        self.assertExportEqual(before, m.export(), 'a document cut short')
 
     # `lineagectl check` must judge a channel by the revocation in force:
     # an iteration holding its own (explicit) scheduled revocation and an

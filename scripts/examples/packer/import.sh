@@ -101,6 +101,9 @@ fi
 # The import event that follows this point is ours: remember where the
 # log ends now.
 before=$(tail -n 1 "$MNT/events" | sed -n 's/^[^ ]* seq=\([0-9][0-9]*\) .*/\1/p')
+# A document that never becomes whole is refused once cat has gone (no
+# close(2) reaches the mount), in its errors file only: count them now.
+closes=$(grep -c " op=close path=buckets/$BUCKET/import " "$MNT/errors")
 
 if ! cat "$manifest" >"$bucket/import"; then
 	echo "$prog: $MNT refused to import $manifest into bucket $BUCKET:" >&2
@@ -128,7 +131,22 @@ fp=$(awk -v after="${before:-0}" -v b="$BUCKET" -v run="$run" '
 }
 END { if (fp != "") print fp }' "$MNT/events")
 
-[ -n "$fp" ] || die "$MNT took the manifest, but its events show no import into $BUCKET"
+if [ -z "$fp" ]; then
+	tries=0
+	while [ "$tries" -lt 20 ]; do
+		if [ "$(grep -c " op=close path=buckets/$BUCKET/import " \
+		    "$MNT/errors")" -gt "$closes" ]; then
+			echo "$prog: $MNT refused to import $manifest into bucket" \
+			    "$BUCKET (it is not a whole JSON document):" >&2
+			grep " op=close path=buckets/$BUCKET/import " "$MNT/errors" |
+			    tail -n 1 | sed 's/^/    /' >&2
+			exit 1
+		fi
+		tries=$((tries + 1))
+		sleep 0.1
+	done
+	die "$MNT took the manifest, but its events show no import into $BUCKET"
+fi
 path=buckets/$BUCKET/iterations/$fp
 status=$(cat "$MNT/$path/status") || die "cannot read the status of $path"
 [ "$status" != running ] || die "$path was imported but is still running"
