@@ -59,9 +59,15 @@ class BenchSmoke(unittest.TestCase):
                      'mksquashfs of the copy'):
             row(head)
         for fs in ('tmpfs', 'lineagefs', 'squashfuse_ll', 'bindfs'):
-            # name, cold, warm, two ratios, entries: all filled in
+            # name, cold, warm, settled, three ratios, entries: all there
             self.assertRegex(text, r'(?m)^%s +[\d.]+ m?s +[\d.]+ m?s +'
-                             r'[\d.]+x +[\d.]+x +\d+' % fs)
+                             r'[\d.]+ m?s +[\d.]+x +[\d.]+x +[\d.]+x +\d+'
+                             % fs)
+        # the daemon's counters for each lineagefs walk: a total, and the
+        # settled walk's is a number (0 when every cache holds)
+        walk_row = re.search(r'(?m)^lineagefs +[\d.]+ m?s .*$', text).group(0)
+        self.assertRegex(walk_row, r' \d+ \(readdirplus \d+')
+        self.assertRegex(walk_row, r' \d+ \((-|[a-z]+ \d+[^)]*)\)$')
         for r in ('lineagefs, writing', 'lineagefs, no writer', 'tmpfs'):
             # ops/s, p50, p99
             self.assertRegex(text, r'(?m)^%s +\d+ +[\d.]+ ms +[\d.]+ ms' % r)
