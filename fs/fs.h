@@ -165,9 +165,11 @@ void fs_session_close(struct fs_session *s);
 void fs_session_set_clear(struct fs_session *s, bool clear);
 bool fs_session_clearing(fuse_ino_t ino, pid_t pid);
 /* Make the clears processes other than pid left waiting.  Takes fs->lock;
- * drops the caches they affect before returning (writing: the inode this
- * request writes, see fs_inval_process_writing). */
-void fs_sessions_flush(struct fs *fs, pid_t pid, fuse_ino_t writing);
+ * drops the caches they affect before returning, unless that would wait
+ * for the page of `paged` the kernel holds locked for this request: then
+ * it returns true, and the caller calls fs_inval_process once it has
+ * replied. */
+bool fs_sessions_flush(struct fs *fs, pid_t pid, fuse_ino_t paged);
 /* The ticker: make the clears that are due, give up idle sessions. */
 void fs_sessions_tick(struct fs *fs);
 void fs_sessions_finish(struct fs *fs);
@@ -207,15 +209,20 @@ void fs_inval_ahead(struct fs *fs, enum nk k);
 void fs_inval_all(struct fs *fs);
 /* Drop one inode's cached attributes and pages, if the kernel holds it. */
 void fs_inval_inode(struct fs *fs, fuse_ino_t ino);
-/* A write to ino is in flight: the kernel may hold its page locked until
- * we reply, so until fs_inval_unbusy its pages are not dropped (only its
- * attributes), and getattr waits (fs_inval_wait). */
-void fs_inval_busy(fuse_ino_t ino);
-void fs_inval_unbusy(struct fs *fs, fuse_ino_t ino);
+/* Drop only its attributes (never waits for a page). */
+void fs_inval_attr(struct fs *fs, fuse_ino_t ino);
+/* A write (or read, readlink) of ino is in flight: the kernel may hold its
+ * page locked until we reply, so until fs_inval_unbusy its pages are not
+ * dropped (only its attributes; unbusy drops them after the reply: always
+ * for a write, for a read if a change came meanwhile), and getattr waits
+ * for the writes (fs_inval_wait). */
+void fs_inval_busy(fuse_ino_t ino, bool write);
+void fs_inval_unbusy(struct fs *fs, fuse_ino_t ino, bool write);
 void fs_inval_wait(fuse_ino_t ino);
-/* fs_inval_process for the writer of ino: false when it could not wait
- * (a notification is stuck on ino's page until the write's reply): then
- * reply first and call fs_inval_process. */
+/* fs_inval_process for a request the kernel holds ino's page locked for
+ * (WRITE, READ, READLINK): false when it could not wait (a notification is
+ * stuck on that page until the reply): then reply first and call
+ * fs_inval_process. */
 bool fs_inval_process_writing(struct fs *fs, fuse_ino_t ino);
 
 /* errors.c: the mount's recent refusals (SPEC §9). */

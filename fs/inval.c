@@ -16,10 +16,13 @@
  * again.
  *
  * The one lock a notification can wait for is a page's: the kernel locks
- * the page a write fills until we reply to the WRITE.  So an inode with a
- * write in flight is "busy": its attributes are dropped at once, its pages
- * only once the writer has replied, and a getattr of it waits for that (an
- * open asks for attributes first, so nobody reads the page in between).
+ * the page a write fills until we reply to the WRITE, and the page a read
+ * or readlink fills until we reply to that.  So no such request ever waits
+ * for inval_lock while its holder may be waiting for that page (it leaves
+ * the dropping to after its reply instead), and an inode with a write in
+ * flight is "busy": its attributes are dropped at once, its pages only
+ * once the writer has replied, and a getattr of it waits for that (an open
+ * asks for attributes first, so nobody reads the page in between).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,56 +40,69 @@ struct changes {
 
 static pthread_mutex_t inval_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Inodes with a write in flight (one per FUSE thread at most). */
+/* Inodes with a write, read or readlink in flight (one per FUSE thread at
+ * most): n counts writes, r reads; need says a notification for it was
+ * cut down to its attributes meanwhile. */
 #define BUSY_MAX 64
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t  done;
 	fuse_ino_t      ino[BUSY_MAX];
 	int             n[BUSY_MAX];
+	int             r[BUSY_MAX];
+	bool            need[BUSY_MAX];
 } busy = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, { 0 },
-	{ 0 } };
+	{ 0 }, { 0 }, { false } };
 /* The inode a full notification is being sent for, or 0. */
 static fuse_ino_t notifying;
 
+#define BUSY_USED(i) (busy.n[i] + busy.r[i] > 0)
+
+/* Is ino busy?  mark: remember that its pages are still to go. */
 static bool
-busy_has(fuse_ino_t ino)
+busy_has(fuse_ino_t ino, bool mark)
 {
 	bool has = false;
 
 	pthread_mutex_lock(&busy.lock);
 	for (int i = 0; i < BUSY_MAX; i++)
-		if (busy.n[i] && busy.ino[i] == ino)
+		if (BUSY_USED(i) && busy.ino[i] == ino) {
 			has = true;
+			if (mark)
+				busy.need[i] = true;
+		}
 	pthread_mutex_unlock(&busy.lock);
 	return has;
 }
 
 void
-fs_inval_busy(fuse_ino_t ino)
+fs_inval_busy(fuse_ino_t ino, bool write)
 {
-	int free_slot = -1;
+	int slot = -1;
 
 	pthread_mutex_lock(&busy.lock);
-	for (int i = 0; i < BUSY_MAX; i++) {
-		if (busy.n[i] && busy.ino[i] == ino) {
-			busy.n[i]++;
-			pthread_mutex_unlock(&busy.lock);
-			return;
+	for (int i = 0; i < BUSY_MAX && slot < 0; i++)
+		if (BUSY_USED(i) && busy.ino[i] == ino)
+			slot = i;
+	for (int i = 0; i < BUSY_MAX && slot < 0; i++)
+		if (!BUSY_USED(i)) {
+			slot = i;
+			busy.ino[i] = ino;
+			busy.need[i] = false;
 		}
-		if (busy.n[i] == 0 && free_slot < 0)
-			free_slot = i;
-	}
-	while (free_slot < 0) {		/* more writers than threads: wait */
+	while (slot < 0) {		/* more requests than threads: wait */
 		pthread_cond_wait(&busy.done, &busy.lock);
-		for (int i = 0; i < BUSY_MAX; i++)
-			if (busy.n[i] == 0) {
-				free_slot = i;
-				break;
+		for (int i = 0; i < BUSY_MAX && slot < 0; i++)
+			if (!BUSY_USED(i)) {
+				slot = i;
+				busy.ino[i] = ino;
+				busy.need[i] = false;
 			}
 	}
-	busy.ino[free_slot] = ino;
-	busy.n[free_slot] = 1;
+	if (write)
+		busy.n[slot]++;
+	else
+		busy.r[slot]++;
 	pthread_mutex_unlock(&busy.lock);
 	/* Seen by a notifier that checks after setting `notifying`. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -100,7 +116,7 @@ fs_inval_wait(fuse_ino_t ino)
 		bool has = false;
 
 		for (int i = 0; i < BUSY_MAX; i++)
-			if (busy.n[i] && busy.ino[i] == ino)
+			if (busy.n[i] && busy.ino[i] == ino)	/* writes only */
 				has = true;
 		if (!has)
 			break;
@@ -139,7 +155,7 @@ notify_as(struct fs *fs, fuse_ino_t ino, bool holder)
 		return;
 	if (holder)
 		__atomic_store_n(&notifying, ino, __ATOMIC_SEQ_CST);
-	if (busy_has(ino))
+	if (busy_has(ino, true))
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	else
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
@@ -160,20 +176,42 @@ fs_inval_inode(struct fs *fs, fuse_ino_t ino)
 }
 
 void
-fs_inval_unbusy(struct fs *fs, fuse_ino_t ino)
+fs_inval_attr(struct fs *fs, fuse_ino_t ino)
 {
+	fs_rcache_drop(ino);
+	if (fs->se != NULL && fs_inode_known(ino))
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+}
+
+void
+fs_inval_unbusy(struct fs *fs, fuse_ino_t ino, bool write)
+{
+	bool full = write, last = false;
+
 	pthread_mutex_lock(&busy.lock);
 	for (int i = 0; i < BUSY_MAX; i++)
-		if (busy.n[i] && busy.ino[i] == ino) {
-			busy.n[i]--;
+		if (BUSY_USED(i) && busy.ino[i] == ino) {
+			if (write)
+				busy.n[i]--;
+			else
+				busy.r[i]--;
+			full = full || busy.need[i];
+			if ((last = !BUSY_USED(i)))
+				busy.need[i] = false;
 			break;
 		}
 	pthread_mutex_unlock(&busy.lock);
-	/* Replied: the page is unlocked, and what the write left in it goes
-	 * (it holds the bytes written, not the file's new content). */
-	fs_rcache_drop(ino);
-	if (fs->se != NULL && fs_inode_known(ino) && !busy_has(ino))
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	/* Replied: the page is unlocked, and what a write left in it goes
+	 * (the bytes written, not the file's new content), as does what a
+	 * read filled while a change to it was cut down to attributes.
+	 * (Still busy: the last to finish does it.) */
+	if (full && !last)
+		busy_has(ino, true);
+	if (full && last) {
+		fs_rcache_drop(ino);
+		if (fs->se != NULL && fs_inode_known(ino))
+			fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	}
 	pthread_mutex_lock(&busy.lock);
 	pthread_cond_broadcast(&busy.done);
 	pthread_mutex_unlock(&busy.lock);

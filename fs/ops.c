@@ -139,13 +139,25 @@ req_fs(fuse_req_t req)
 }
 
 /* A clear another process left waiting is made before anything of the
- * request can see the value (a writer's own inode is busy: writing says
- * which, so that dropping caches never waits for its page). */
-#define BEGIN_AS(req, change, writing) \
+ * request can see the value.  A READ, READLINK or WRITE comes while the
+ * kernel holds a page of its inode locked: `paged` names that inode, so
+ * that dropping caches never waits for that page, and deferred_ says the
+ * caches are to be dropped once the request is answered (SETTLE_LATE). */
+#define BEGIN_AS(req, change, paged) \
 	struct op op_, *o = &op_; \
-	fs_sessions_flush(req_fs(req), fuse_req_ctx(req)->pid, writing); \
+	bool deferred_ = fs_sessions_flush(req_fs(req), \
+	    fuse_req_ctx(req)->pid, paged); \
+	(void)deferred_; \
 	fs_op_init(o, req_fs(req), req, change); \
 	pthread_mutex_lock(&o->fs->lock)
+#define BEGIN_PAGED(req, ino) \
+	fuse_ino_t paged_ = (fs_inval_busy(ino, false), ino); \
+	BEGIN_AS(req, false, ino)
+#define SETTLE_LATE() do { \
+	if (deferred_) \
+		fs_inval_process(o->fs); \
+	fs_inval_unbusy(o->fs, paged_, false); \
+} while (0)
 #define BEGIN(req) BEGIN_AS(req, false, 0)
 /* A request that may change the registry. */
 #define BEGIN_CHANGE(req) BEGIN_AS(req, true, 0)
@@ -560,7 +572,7 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 	fs_count(FS_R_READLINK);
 	struct lin_buf b;
 	int rc;
-	BEGIN(req);
+	BEGIN_PAGED(req, ino);
 
 	lin_buf_init(&b);
 	if (fs_nodes[ino_kind(ino)].readlink == NULL)
@@ -573,6 +585,7 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 	else
 		fuse_reply_readlink(req, b.data ? b.data : "");
 	lin_buf_free(&b);
+	SETTLE_LATE();
 }
 
 /* The pattern child kind of directory kind k with type t. */
@@ -947,7 +960,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	const struct node *nd = &fs_nodes[ino_kind(ino)];
 	char *copy = NULL;
 	int rc;
-	BEGIN(req);
+	BEGIN_PAGED(req, ino);
 
 	if (nd->pread && h == NULL) {
 		struct lin_buf b;
@@ -960,6 +973,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		else
 			fuse_reply_buf(req, b.data, b.len);
 		lin_buf_free(&b);
+		SETTLE_LATE();
 		return;
 	}
 	if (h == NULL) {
@@ -968,6 +982,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (rc) {	/* e.g. deny_revoked's EKEYREVOKED */
 			refuse(req, o, "read", ino_kind(ino), ino_id(ino), NULL,
 			    gone(rc));
+			SETTLE_LATE();
 			return;
 		}
 	} else {
@@ -988,6 +1003,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	else
 		fuse_reply_buf(req, copy, size);
 	free(copy);
+	SETTLE_LATE();
 }
 
 /* Is the document a whole JSON value yet (balanced outside strings)?  Only
@@ -1169,15 +1185,15 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	pid_t pid = fuse_req_ctx(req)->pid;
 	enum nk k = h ? h->kind : ino_kind(ino);
 	int64_t id = h ? h->id : ino_id(ino);
-	bool waited;
+	bool waited, deferred;
 	int rc;
 
 	/* The kernel may hold the written page locked until the reply. */
-	fs_inval_busy(ino);
+	fs_inval_busy(ino, true);
+	deferred = fs_sessions_flush(fs, pid, ino);
 	{
 		struct op op_, *o = &op_;
 
-		fs_sessions_flush(fs, pid, ino);
 		fs_op_init(o, fs, req, true);
 		pthread_mutex_lock(&fs->lock);
 		if (fs->ro)
@@ -1197,16 +1213,18 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 				    h->pid, h->name, rc);
 			else
 				refuse(req, o, "write", k, id, NULL, rc);
-			fs_inval_unbusy(fs, ino);
+			if (deferred)
+				fs_inval_process(fs);
+			fs_inval_unbusy(fs, ino, true);
 			return;
 		}
 		END();
 	}
 	waited = fs_inval_process_writing(fs, ino);
 	fuse_reply_write(req, size);
-	if (!waited)
+	if (!waited || deferred)
 		fs_inval_process(fs);
-	fs_inval_unbusy(fs, ino);
+	fs_inval_unbusy(fs, ino, true);
 }
 
 /* close(2) needs nothing of us (a document is imported when whole, a

@@ -46,10 +46,14 @@ later(fuse_ino_t ino)
 		after_all = true;
 }
 
-/* After fs->lock is released: the feed, then what it does not name. */
-static void
-notify_after(struct fs *fs, fuse_ino_t writing)
+/* After fs->lock is released: the feed, then what it does not name.
+ * paged: an inode whose page the kernel holds locked for this request,
+ * which must not be waited for (true: the feed is left for the caller to
+ * process once it has replied). */
+static bool
+notify_after(struct fs *fs, fuse_ino_t paged)
 {
+	bool deferred = false;
 	fuse_ino_t v[64];
 	size_t n;
 	bool all;
@@ -61,15 +65,24 @@ notify_after(struct fs *fs, fuse_ino_t writing)
 	nafter = 0;
 	after_all = false;
 	pthread_mutex_unlock(&fs->lock);
-	/* A writer that cannot wait has its own reply drop them after. */
-	if (writing)
-		fs_inval_process_writing(fs, writing);
+	if (paged)
+		deferred = !fs_inval_process_writing(fs, paged);
 	else
 		fs_inval_process(fs);
-	if (all)
+	if (all && !paged) {
 		fs_inval_all(fs);
-	for (size_t i = 0; i < n; i++)
-		fs_inval_inode(fs, v[i]);
+	} else if (all) {		/* the ticker's, then */
+		pthread_mutex_lock(&fs->lock);
+		after_all = true;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == paged)
+			fs_inval_attr(fs, v[i]);
+		else
+			fs_inval_inode(fs, v[i]);
+	}
+	return deferred;
 }
 
 int64_t
@@ -247,15 +260,15 @@ sessions_sweep(struct fs *fs, pid_t pid, bool due_only, bool all)
 	}
 }
 
-void
-fs_sessions_flush(struct fs *fs, pid_t pid, fuse_ino_t writing)
+bool
+fs_sessions_flush(struct fs *fs, pid_t pid, fuse_ino_t paged)
 {
 	if (__atomic_load_n(&nclears, __ATOMIC_SEQ_CST) == 0)
-		return;
+		return false;
 	pthread_mutex_lock(&fs->lock);
 	sessions_sweep(fs, pid, false, false);
 	pthread_mutex_unlock(&fs->lock);
-	notify_after(fs, writing);
+	return notify_after(fs, paged);
 }
 
 void

@@ -485,6 +485,47 @@ class Regressions(MountTestCase):
         self.assertIn(b'File exists', r.stderr)
         self.assertExportEqual(before, m.export(), 'a refused 3 MiB import by cat')
 
+    # Regression (was a hang): the kernel holds a page locked while a READ
+    # or a WRITE of it waits for the daemon, and a notification that drops
+    # that page waits for the lock.  A reader whose READ made another
+    # process's waiting clear dropped its own page and never replied; the
+    # writer's next truncation then waited for that page forever.  Writers
+    # (`open(w)`: a truncation, then a write) and readers of one file,
+    # through two mounts, must all finish, and the value must be one of
+    # those written.
+    def test_writers_and_readers_of_one_file_never_hang(self):
+        m = self.m
+        m2 = self.mount(share=m)
+        m.mkbucket('busy')
+        rel = 'buckets/busy/description'
+        code = r"""
+import os, sys, threading, time
+stop = time.time() + float(sys.argv[3])
+def writer(mnt, tag):
+    i = 0
+    while time.time() < stop:
+        i += 1
+        with open(os.path.join(mnt, sys.argv[4]), 'w') as f:
+            f.write('%s %d\n' % (tag, i))
+def reader(mnt):
+    while time.time() < stop:
+        with open(os.path.join(mnt, sys.argv[4])) as f:
+            f.read()
+ts = [threading.Thread(target=writer, args=(sys.argv[1], 'a')),
+      threading.Thread(target=writer, args=(sys.argv[1], 'c')),
+      threading.Thread(target=writer, args=(sys.argv[2], 'b')),
+      threading.Thread(target=reader, args=(sys.argv[1],)),
+      threading.Thread(target=reader, args=(sys.argv[2],))]
+for t in ts: t.start()
+for t in ts: t.join()
+print('done')
+"""
+        r = subprocess.run([sys.executable, '-c', code, m.mnt, m2.mnt, '4', rel],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout), (0, 'done\n'), r.stderr)
+        self.assertRegex(m.read(rel).decode(), r'^[abc] \d+\n$')
+        self.assertTrue(m._alive() and m2._alive())
+
     # A document cut short never becomes whole, and no close(2) reaches the
     # mount: once its writer has exited, it is refused with a line in
     # errors (op=close), within a second, and nothing is created.
