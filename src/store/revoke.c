@@ -162,44 +162,16 @@ rev_path(struct lin_reg *r, int64_t id, struct lin_buf *out)
 /* ---- events ---- */
 
 /*
- * Set-based events: one line per revocations row v that the filter selects,
- * in row order, each exactly as lin_ev_commit would write it:
+ * Set-based events (LIN_EV_ROWS): one line per revocations row v that the
+ * filter selects, in row order:
  *     TIME seq=N action=A bucket=B iteration=FP version=vN TAIL
- * with TAIL (fields made by lin_ev_kv, and the newline) the same on every
- * line.  The constant pieces come from C, measured in bytes there; the
- * varying ones are ASCII (names and numbers), so their character length is
- * their byte length.  A line's offset is the sum of the lengths before it,
- * taken in the same single window pass that numbers the rows (a second,
- * outer window would sort 100k rows again): the constant parts are a
- * multiple of the row number, the names a running SUM, and the digits of
- * the sequence numbers a closed form, REV_DIGITS(m) being the number of
- * digits written to count from 1 to m:
- *     d * (m + 1) - (10^d - 1) / 9,   d = the digits of m,
- * where (10^d - 1) / 9 is d ones.
- *
- * Parameters: ?1 first seq, ?2 time, ?3 first offset, ?4 "TIME seq=",
- * ?5 tail, ?6 bytes of the constant parts of a line, ?7 " action=A
- * bucket=", ?8 REV_DIGITS(?1 - 1), ?9-?11 the filter's.
+ * ?7 is "action=A bucket=", ?8 to ?10 the filter's.
  */
-#define REV_EV_ITERATION " iteration="
-#define REV_EV_VERSION   " version=v"
-#define REV_DIGITS(m) \
-	"(LENGTH(CAST(" m " AS TEXT)) * (" m " + 1) - CAST(SUBSTR(" \
-	"'1111111111111111111', 1, LENGTH(CAST(" m " AS TEXT))) AS BIGINT))"
-#define REV_EV_VAR \
-	"LENGTH(b.name) + LENGTH(i.fingerprint) + LENGTH(CAST(i.version AS TEXT))"
-#define REV_EV_INSERT(filter) \
-	"INSERT INTO events (seq, at, off, line) " \
-	"SELECT ?1 + n - 1, ?2, ?3 + (n - 1) * ?6 + cum - var + " \
-	REV_DIGITS("(?1 + n - 2)") " - ?8, ?4 || CAST(?1 + n - 1 AS TEXT) " \
-	"|| ?7 || bn || '" REV_EV_ITERATION "' || fp || '" REV_EV_VERSION \
-	"' || CAST(ver AS TEXT) || ?5 FROM (" \
-	"SELECT ROW_NUMBER() OVER win AS n, SUM(" REV_EV_VAR ") OVER win AS cum, " \
-	REV_EV_VAR " AS var, b.name AS bn, i.fingerprint AS fp, " \
-	"i.version AS ver FROM revocations v " \
-	"JOIN iterations i ON i.id = v.iteration_id " \
-	"JOIN buckets b ON b.id = i.bucket_id WHERE " filter \
-	" WINDOW win AS (ORDER BY v.id ROWS UNBOUNDED PRECEDING)) q"
+#define REV_EV_INSERT(filter) LIN_EV_ROWS("v.id", \
+	"?7 || b.name || ' iteration=' || i.fingerprint || ' version=v' || " \
+	"CAST(i.version AS TEXT)", "revocations v JOIN iterations i ON " \
+	"i.id = v.iteration_id JOIN buckets b ON b.id = i.bucket_id WHERE " \
+	filter)
 
 /*
  * Row v is the one in force on its iteration (LIN_REV_ORDER): no other row
@@ -214,28 +186,28 @@ rev_path(struct lin_reg *r, int64_t id, struct lin_buf *out)
 	v ".origin_id IS NULL) AND (w.at < " v ".at OR (w.at = " v ".at " \
 	"AND w.id < " v ".id)))))"
 
-/* Rows of origin ?9 newer than row ?11 that are now the ones in force. */
+/* Rows of origin ?8 newer than row ?10 that are now the ones in force. */
 static const char rev_ev_new_sql[] = REV_EV_INSERT(
-    "v.origin_id = ?9 AND v.id > ?11 AND " REV_IN_FORCE("v"));
+    "v.origin_id = ?8 AND v.id > ?10 AND " REV_IN_FORCE("v"));
 
 /*
  * Rows in force that are about to go (restore, prune) and leave their
- * iteration not revoked at ?10.  Such a row is inherited, so no explicit
+ * iteration not revoked at ?9.  Such a row is inherited, so no explicit
  * row is there to outrank what remains, and the iteration stays revoked
  * exactly when another remaining copy is due: KEPT(w) says which remain.
  */
 #define REV_GOING(kept) \
 	" AND " REV_IN_FORCE("v") " AND NOT EXISTS (SELECT 1 FROM " \
 	"revocations w WHERE w.iteration_id = v.iteration_id AND w.id <> v.id" \
-	" AND w.at <= ?10 AND " kept ")"
+	" AND w.at <= ?9 AND " kept ")"
 
-/* Restoring iteration ?9 removes its explicit rows and their copies. */
+/* Restoring iteration ?8 removes its explicit rows and their copies. */
 #define REV_EXPLICIT_OF(x) \
 	"(SELECT x.id FROM revocations x WHERE x.iteration_id = " x \
 	" AND x.origin_id IS NULL)"
 static const char rev_ev_restore_sql[] = REV_EV_INSERT(
-    "v.origin_id IN " REV_EXPLICIT_OF("?9")
-    REV_GOING("w.origin_id NOT IN " REV_EXPLICIT_OF("?9")));
+    "v.origin_id IN " REV_EXPLICIT_OF("?8")
+    REV_GOING("w.origin_id NOT IN " REV_EXPLICIT_OF("?8")));
 
 /* The descendants of iteration X, by a walk down the links. */
 #define REV_REACH(x) \
@@ -243,64 +215,35 @@ static const char rev_ev_restore_sql[] = REV_EV_INSERT(
 	"WHERE l.parent_id = " x " UNION SELECT l.child_id FROM d " \
 	"JOIN links l ON l.parent_id = d.id) SELECT id FROM d"
 
-/* Pruning removes the copies of origin ?9 on iterations that no longer
- * descend from its iteration ?11. */
+/* Pruning removes the copies of origin ?8 on iterations that no longer
+ * descend from its iteration ?10. */
 static const char rev_ev_prune_sql[] = REV_EV_INSERT(
-    "v.origin_id = ?9 AND v.iteration_id NOT IN (" REV_REACH("?11") ")"
-    REV_GOING("w.origin_id <> ?9"));
-
-/* The digits written counting from 1 to m (REV_DIGITS, in C). */
-static int64_t
-rev_digits(int64_t m)
-{
-	int64_t d = 1, ones = 1;
-
-	for (int64_t p = 10; p <= m; p *= 10) {
-		d++;
-		ones = ones * 10 + 1;
-	}
-	return d * (m + 1) - ones;
-}
+    "v.origin_id = ?8 AND v.iteration_id NOT IN (" REV_REACH("?10") ")"
+    REV_GOING("w.origin_id <> ?8"));
 
 static int
 rev_ev_rows(struct lin_reg *r, const char *sql, const char *action,
-    int64_t at, const struct lin_buf *tail, int64_t p9, int64_t p10,
-    int64_t p11, struct lin_err *e)
+    int64_t at, const struct lin_buf *tail, int64_t p8, int64_t p9,
+    int64_t p10, struct lin_err *e)
 {
-	struct lin_buf head, act;
-	char t[LIN_TIME_MAX];
-	int64_t seq, off;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = lin_sql(r, sql);
+	struct lin_buf act;
 	int rc, n;
 
-	if ((rc = lin_ev_tail(r, &seq, &off, e)))
-		return rc;
-	if ((st = lin_sql(r, sql)) == NULL)
+	if (st == NULL)
 		return lin_db_err(r, e);
-	lin_time_format(at, t);
-	lin_buf_init(&head);
 	lin_buf_init(&act);
-	/* as lin_ev_commit and lin_ev_start + lin_ev_kv("bucket") write */
-	lin_buf_printf(&head, "%s seq=", t);
-	lin_buf_printf(&act, " action=%s bucket=", action);
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_int64(st, 2, at);
-	sqlite3_bind_int64(st, 3, off);
-	sqlite3_bind_text(st, 4, head.data, (int)head.len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, tail->data, (int)tail->len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (int64_t)(head.len + act.len + tail->len +
-	    strlen(REV_EV_ITERATION) + strlen(REV_EV_VERSION)));
+	/* as lin_ev_start + lin_ev_kv("bucket") write */
+	lin_buf_printf(&act, "action=%s bucket=", action);
 	sqlite3_bind_text(st, 7, act.data, (int)act.len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, rev_digits(seq - 1));
 	n = sqlite3_bind_parameter_count(st);
+	if (n >= 8)
+		sqlite3_bind_int64(st, 8, p8);
 	if (n >= 9)
 		sqlite3_bind_int64(st, 9, p9);
 	if (n >= 10)
 		sqlite3_bind_int64(st, 10, p10);
-	if (n >= 11)
-		sqlite3_bind_int64(st, 11, p11);
-	rc = lin_exec_stmt(r, st, e);
-	lin_buf_free(&head);
+	rc = lin_ev_rows(r, st, at, tail, e);
 	lin_buf_free(&act);
 	return rc;
 }
