@@ -358,89 +358,126 @@ rev_max_id(struct lin_reg *r, int64_t *v, struct lin_err *e)
 
 /* ---- channels ---- */
 
-struct rev_hit {
-	int64_t bucket_id;
-	int64_t iteration_id;
-	char    name[LIN_BUCKET_MAX];
+/*
+ * Rollback is set-based too, however many channels a cascade reaches: one
+ * INSERT ... SELECT computes every target at once and writes them to the
+ * assignment history, and the events, the change feed and the channels
+ * themselves are then each one statement over those new history rows
+ * (assignment ids above ?1, one per channel, in channel order).  Channels
+ * are independent of each other here: a target depends only on the
+ * channel's own history and on revocations, which no move changes.
+ */
+
+/* Channel C points at an iteration that revocation ?1 (or a copy of it)
+ * revokes at ?2. */
+#define REV_HIT(c) \
+	c ".iteration_id IN (SELECT v.iteration_id FROM revocations v WHERE " \
+	"v.id = ?1 OR v.origin_id = ?1) AND " \
+	LIN_REV_IN_FORCE_AT(c ".iteration_id") " <= ?2"
+
+/* Where channel C goes back to: the newest iteration of its own history
+ * that is still there, complete and not revoked at ?2 (a scheduled one is
+ * still valid, as for latest); NULL for none, and the channel goes. */
+#define REV_TARGET(c) \
+	"(SELECT a.iteration_id FROM assignments a JOIN iterations i ON " \
+	"i.id = a.iteration_id WHERE a.bucket_id = " c ".bucket_id AND " \
+	"a.channel = " c ".name AND a.iteration_id <> " c ".iteration_id " \
+	"AND i.version > 0 AND COALESCE(" LIN_REV_IN_FORCE_AT("i.id") \
+	", ?2 + 1) > ?2 ORDER BY a.id DESC LIMIT 1)"
+
+/* ?1 origin, ?2 now, ?3 by. */
+static const char rev_rollback_history_sql[] =
+    "INSERT INTO assignments (bucket_id, channel, iteration_id, at, by_name) "
+    "SELECT c.bucket_id, c.name, " REV_TARGET("c") ", ?2, ?3 FROM channels c "
+    "WHERE " REV_HIT("c") " ORDER BY c.id";
+
+/* The rollback's history rows (a, above ?1) with their channel (c), which
+ * still points where it did. */
+#define REV_MOVED \
+	"assignments a JOIN channels c ON c.bucket_id = a.bucket_id AND " \
+	"c.name = a.channel WHERE a.id > ?1"
+
+/* One assign or unassign line per move, as lin_channel_record writes it;
+ * the parameters of the source start at ?7 for LIN_EV_ROWS. */
+static const char rev_rollback_events_sql[] = LIN_EV_ROWS("a.id",
+    "CASE WHEN a.iteration_id IS NULL THEN 'action=unassign' ELSE "
+    "'action=assign' END || ' bucket=' || b.name || ' channel=' || "
+    "a.channel || ' from=' || f.fingerprint || ' to=' || "
+    "COALESCE(t.fingerprint, '-')",
+    "assignments a JOIN channels c ON c.bucket_id = a.bucket_id AND "
+    "c.name = a.channel JOIN buckets b ON b.id = a.bucket_id JOIN "
+    "iterations f ON f.id = c.iteration_id LEFT JOIN iterations t ON "
+    "t.id = a.iteration_id WHERE a.id > ?7");
+
+/* Each statement of the rollback after the history rows, ?1 being the
+ * history's last id before them, ?2 now, ?3 and ?4 change kinds. */
+static const char *const rev_rollback_sql[] = {
+	/* the change feed: each channel, each bucket */
+	"INSERT INTO changes (kind, id) SELECT ?3, c.id FROM " REV_MOVED ,
+	"INSERT INTO changes (kind, id) SELECT DISTINCT ?4, a.bucket_id "
+	"FROM assignments a WHERE a.id > ?1",
+	"UPDATE buckets SET mtime = ?2 WHERE id IN (SELECT a.bucket_id "
+	"FROM assignments a WHERE a.id > ?1)",
+	/* the moves: deleted without a target, else pointed at it */
+	"DELETE FROM channels WHERE id IN (SELECT c.id FROM " REV_MOVED
+	" AND a.iteration_id IS NULL)",
+	"UPDATE channels SET mtime = ?2, iteration_id = (SELECT a.iteration_id "
+	"FROM assignments a WHERE a.bucket_id = channels.bucket_id AND "
+	"a.channel = channels.name AND a.id > ?1) WHERE id IN (SELECT c.id "
+	"FROM " REV_MOVED ")",
+	NULL
 };
 
-/* The user channels that point at an iteration which revocation o (or a
- * copy of it) revokes now. */
 static int
-rev_hits(struct lin_reg *r, int64_t origin, int64_t now, struct lin_buf *out,
-    struct lin_err *e)
+rev_max_assignment(struct lin_reg *r, int64_t *v, struct lin_err *e)
 {
-	sqlite3_stmt *st = lin_sql(r, "SELECT c.bucket_id, c.iteration_id, "
-	    "c.name FROM channels c WHERE EXISTS (SELECT 1 FROM revocations v "
-	    "WHERE v.iteration_id = c.iteration_id AND (v.id = ?1 OR "
-	    "v.origin_id = ?1)) AND " LIN_REV_IN_FORCE_AT("c.iteration_id")
-	    " <= ?2 ORDER BY c.id");
-	struct rev_hit h;
-	int rc;
-
-	if (st == NULL)
-		return lin_db_err(r, e);
-	sqlite3_bind_int64(st, 1, origin);
-	sqlite3_bind_int64(st, 2, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&h, 0, sizeof(h));
-		h.bucket_id = sqlite3_column_int64(st, 0);
-		h.iteration_id = sqlite3_column_int64(st, 1);
-		snprintf(h.name, sizeof(h.name), "%s", lin_col_text(st, 2));
-		lin_buf_add(out, &h, sizeof(h));
-	}
-	rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
-	sqlite3_reset(st);
-	return rc;
+	return lin_query_int(r, lin_sql(r,
+	    "SELECT COALESCE(MAX(id), 0) FROM assignments"), v, e);
 }
 
-/* Where a channel goes back to: the newest iteration of its own history
- * that is still there, complete and not revoked now (a scheduled one is
- * still valid, as for latest); 0 for none. */
-static int
-rev_rollback_target(struct lin_reg *r, const struct rev_hit *h, int64_t now,
-    int64_t *to, struct lin_err *e)
-{
-	sqlite3_stmt *st = lin_sql(r, "SELECT a.iteration_id FROM assignments a "
-	    "JOIN iterations i ON i.id = a.iteration_id WHERE a.bucket_id = ?1 "
-	    "AND a.channel = ?2 AND a.iteration_id <> ?3 AND i.version > 0 "
-	    "AND COALESCE(" LIN_REV_IN_FORCE_AT("i.id") ", ?4 + 1) > ?4 "
-	    "ORDER BY a.id DESC LIMIT 1");
-	int rc;
-
-	if (st == NULL)
-		return lin_db_err(r, e);
-	sqlite3_bind_int64(st, 1, h->bucket_id);
-	sqlite3_bind_text(st, 2, h->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, h->iteration_id);
-	sqlite3_bind_int64(st, 4, now);
-	rc = lin_query_int(r, st, to, e);
-	if (rc == -ENOENT) {
-		*to = 0;
-		rc = 0;
-	}
-	return rc;
-}
-
+/* Move every user channel that points at an iteration which revocation o
+ * (or a copy of it) revokes at now: the channels of the whole cascade in
+ * a handful of statements. */
 static int
 rev_rollback(struct lin_reg *r, const struct rev_row *o, int64_t now,
     struct lin_err *e)
 {
-	struct lin_buf hits;
-	struct rev_hit h;
-	int64_t to;
+	struct lin_buf tail;
+	sqlite3_stmt *st;
+	int64_t before;
 	int rc;
 
-	lin_buf_init(&hits);
-	rc = rev_hits(r, o->id, now, &hits, e);
-	for (size_t i = 0; rc == 0 && i < hits.len / sizeof(h); i++) {
-		memcpy(&h, hits.data + i * sizeof(h), sizeof(h));
-		if ((rc = rev_rollback_target(r, &h, now, &to, e)) == 0)
-			rc = lin_channel_move(r, o->by, h.bucket_id, h.name, to,
-			    "rollback", e);
+	if ((rc = rev_max_assignment(r, &before, e)))
+		return rc;
+	if ((st = lin_sql(r, rev_rollback_history_sql)) == NULL)
+		return lin_db_err(r, e);
+	sqlite3_bind_int64(st, 1, o->id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, o->by, -1, SQLITE_STATIC);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	if (sqlite3_changes(r->db) == 0)
+		return 0;
+	/* The events first, while the channels still say where from. */
+	lin_buf_init(&tail);
+	lin_ev_kv(&tail, "by", o->by);
+	lin_ev_kv(&tail, "via", "rollback");
+	lin_buf_puts(&tail, "\n");
+	st = lin_sql(r, rev_rollback_events_sql);
+	if (st != NULL)
+		sqlite3_bind_int64(st, 7, before);
+	rc = lin_ev_rows(r, st, now, &tail, e);
+	lin_buf_free(&tail);
+	for (size_t i = 0; rc == 0 && rev_rollback_sql[i] != NULL; i++) {
+		if ((st = lin_sql(r, rev_rollback_sql[i])) == NULL)
+			return lin_db_err(r, e);
+		sqlite3_bind_int64(st, 1, before);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int(st, 3, LIN_CH_CHANNEL);
+		sqlite3_bind_int(st, 4, LIN_CH_BUCKET);
+		rc = lin_exec_stmt(r, st, e);
 	}
-	lin_buf_free(&hits);
-	return rc;
+	return rc ? rc : lin_change(r, LIN_CH_VIEWS, 0, e);
 }
 
 /* rollback=no on an immediate revocation: refuse while a channel points
@@ -449,21 +486,32 @@ static int
 rev_refuse_busy(struct lin_reg *r, const struct rev_row *o, int64_t now,
     struct lin_err *e)
 {
-	struct lin_buf hits, path;
-	struct rev_hit h;
+	sqlite3_stmt *st = lin_sql(r, "SELECT c.iteration_id, c.name FROM "
+	    "channels c WHERE " REV_HIT("c") " ORDER BY c.id LIMIT 1");
+	struct lin_buf path;
+	char name[LIN_BUCKET_MAX];
+	int64_t id;
 	int rc;
 
-	lin_buf_init(&hits);
-	if ((rc = rev_hits(r, o->id, now, &hits, e)) == 0 && hits.len > 0) {
-		memcpy(&h, hits.data, sizeof(h));
-		lin_buf_init(&path);
-		rev_path(r, h.iteration_id, &path);
-		rc = lin_errf(e, EBUSY, "channel %s points at %s, which this "
-		    "revocation revokes: move the channel first, or revoke "
-		    "with rollback=yes", h.name, path.data);
-		lin_buf_free(&path);
+	if (st == NULL)
+		return lin_db_err(r, e);
+	sqlite3_bind_int64(st, 1, o->id);
+	sqlite3_bind_int64(st, 2, now);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
+		sqlite3_reset(st);
+		return rc;
 	}
-	lin_buf_free(&hits);
+	id = sqlite3_column_int64(st, 0);
+	snprintf(name, sizeof(name), "%s", lin_col_text(st, 1));
+	sqlite3_reset(st);
+	lin_buf_init(&path);
+	rev_path(r, id, &path);
+	rc = lin_errf(e, EBUSY, "channel %s points at %s, which this "
+	    "revocation revokes: move the channel first, or revoke "
+	    "with rollback=yes", name, path.data);
+	lin_buf_free(&path);
 	return rc;
 }
 

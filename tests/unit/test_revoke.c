@@ -405,6 +405,86 @@ START_TEST(test_rollback_descendant_channel)
 }
 END_TEST
 
+/*
+ * One cascade rolls back the channels of several buckets at once, each by
+ * its own history: back one step, back past a revoked entry to a
+ * scheduled iteration, or deleted when nothing valid is left; a
+ * channel off the cascade stays.  Every move is one event, in channel
+ * order, byte for byte what a single move writes.
+ */
+START_TEST(test_rollback_many_channels)
+{
+	int64_t a0, a3, s0, s2;
+	struct lin_buf want;
+	char by[64], *log, *p, *q, *u1, *u2;
+
+	lineage();
+	a0 = fx_active(app, "a0");
+	a3 = fx_active(app, "a3");
+	s0 = fx_active(svc, "s0");
+	s2 = fx_active(svc, "s2");
+	/* app/prod: a0, a1 -> back to a0 */
+	fx_assign(app, "prod", "a0");
+	fx_assign(app, "prod", "a1");
+	/* app/test: a3 (revoked below), a2 -> nothing valid: deleted */
+	fx_assign(app, "test", "a3");
+	fx_assign(app, "test", "a2");
+	/* svc/prod: s0 (scheduled), s2 (revoked), s1 -> back to s0 */
+	fx_assign(svc, "prod", "s0");
+	fx_assign(svc, "prod", "s2");
+	fx_assign(svc, "prod", "s1");
+	/* svc/other on s0: not in the cascade */
+	fx_assign(svc, "other", "s0");
+	/* base/prod on b1: history b1 only -> deleted */
+	fx_assign(base, "prod", "b1");
+	ok_revoke(a3, "gone");
+	ok_revoke(s2, "gone too");
+	ok_revoke(s0, "in=2d later");
+	ok_revoke(b1, "cascade");
+	ck_assert_str_eq(fx_word(a0), "active");
+	ck_assert_str_eq(fx_channel(app, "prod"), "a0");
+	ck_assert_str_eq(fx_channel(app, "test"), "");
+	ck_assert_str_eq(fx_channel(svc, "prod"), "s0");
+	ck_assert_str_eq(fx_channel(svc, "other"), "s0");
+	ck_assert_str_eq(fx_channel(base, "prod"), "");
+	ck_assert_int_eq(fx_count_events("via=rollback", NULL, NULL), 4);
+	ck_assert_int_eq(fx_count_events("action=assign bucket=app "
+	    "channel=prod from=a1 to=a0", "via=rollback", NULL), 1);
+	ck_assert_int_eq(fx_count_events("action=unassign bucket=app "
+	    "channel=test from=a2 to=-", "via=rollback", NULL), 1);
+	ck_assert_int_eq(fx_count_events("action=assign bucket=svc "
+	    "channel=prod from=s1 to=s0", "via=rollback", NULL), 1);
+	ck_assert_int_eq(fx_count_events("action=unassign bucket=base "
+	    "channel=prod from=b1 to=-", "via=rollback", NULL), 1);
+	/* the line of one move exactly, and the moves in channel order */
+	lin_actor_name(A.uid, by, sizeof(by));
+	lin_buf_init(&want);
+	lin_ev_start(&want, "assign");
+	lin_ev_kv(&want, "bucket", "svc");
+	lin_ev_kv(&want, "channel", "prod");
+	lin_ev_kv(&want, "from", "s1");
+	lin_ev_kv(&want, "to", "s0");
+	lin_ev_kv(&want, "by", by);
+	lin_ev_kv(&want, "via", "rollback");
+	lin_buf_puts(&want, "\n");
+	log = fx_events();
+	p = strstr(log, "action=assign bucket=app channel=prod from=a1");
+	q = strstr(log, want.data);
+	u1 = strstr(log, "action=unassign bucket=app");
+	u2 = strstr(log, "action=unassign bucket=base");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_ptr_nonnull(u1);
+	ck_assert_ptr_nonnull(u2);
+	/* base/prod was made last, app's channels before svc's */
+	ck_assert(p < u1 && u1 < q && q < u2);
+	lin_buf_free(&want);
+	/* latest is computed, never rolled back */
+	ck_assert_str_eq(fx_channel(app, "latest"), "a0");
+	check_log();
+}
+END_TEST
+
 START_TEST(test_rollback_no_ebusy)
 {
 	lineage();
@@ -816,6 +896,7 @@ revoke_suite(void)
 	tcase_add_test(tc, test_diamond);
 	tcase_add_test(tc, test_rollback_history);
 	tcase_add_test(tc, test_rollback_descendant_channel);
+	tcase_add_test(tc, test_rollback_many_channels);
 	tcase_add_test(tc, test_rollback_no_ebusy);
 	tcase_add_test(tc, test_scheduled);
 	tcase_add_test(tc, test_scheduled_applied_on_open);
