@@ -335,17 +335,32 @@ static const char rev_cascade_sql[] =
     "WHERE d.id <> o.iteration_id AND NOT EXISTS (SELECT 1 FROM "
     "revocations x WHERE x.iteration_id = d.id AND +x.origin_id = o.id)";
 
+/* The same for a revocation ?1 made in this transaction on iteration ?2,
+ * at ?4: no descendant can hold a copy of it yet, and the origin's
+ * columns are known, so each row is the walk's id and constants. */
+static const char rev_cascade_fresh_sql[] =
+    "INSERT INTO revocations (iteration_id, origin_id, at, created, reason, "
+    "by_name, descendants, rollback, applied) "
+    "WITH RECURSIVE d(id) AS (SELECT CAST(?2 AS INTEGER) "
+    "UNION SELECT l.child_id FROM d JOIN links l ON l.parent_id = d.id) "
+    "SELECT d.id, ?1, ?4, ?3, '', '', 0, 0, 0 FROM d WHERE d.id <> ?2";
+
+/* Copy origin o onto iteration `from` and its descendants; fresh when o
+ * was inserted in this transaction and from is its own iteration. */
 static int
-rev_cascade(struct lin_reg *r, int64_t origin, int64_t from, int64_t now,
-    struct lin_err *e)
+rev_cascade(struct lin_reg *r, const struct rev_row *o, int64_t from,
+    bool fresh, int64_t now, struct lin_err *e)
 {
-	sqlite3_stmt *st = lin_sql(r, rev_cascade_sql);
+	sqlite3_stmt *st = lin_sql(r, fresh ? rev_cascade_fresh_sql :
+	    rev_cascade_sql);
 
 	if (st == NULL)
 		return lin_db_err(r, e);
-	sqlite3_bind_int64(st, 1, origin);
+	sqlite3_bind_int64(st, 1, o->id);
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, now);
+	if (fresh)
+		sqlite3_bind_int64(st, 4, o->at);
 	return lin_exec_stmt(r, st, e);
 }
 
@@ -623,9 +638,9 @@ rev_revoke_tx(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 	lin_actor_name(a->uid, by, sizeof(by));
 	if ((rc = rev_insert(r, id, &q, by, now, &origin, e)))
 		return rc;
-	if (q.descendants && (rc = rev_cascade(r, origin, id, now, e)))
-		return rc;
 	if ((rc = rev_by_id(r, origin, &o, e)))
+		return rc;
+	if (q.descendants && (rc = rev_cascade(r, &o, id, true, now, e)))
 		return rc;
 	if (!q.scheduled && !q.rollback && (rc = rev_refuse_busy(r, &o, now, e)))
 		return rc;
@@ -936,7 +951,7 @@ lin_rev_link_inherit(struct lin_reg *r, int64_t child_id, int64_t parent_id,
 		rc = rev_max_id(r, &before, e);
 	for (size_t i = 0; rc == 0 && i < rev_nids(&ids); i++) {
 		if ((rc = rev_by_id(r, rev_id_at(&ids, i), &o, e)) ||
-		    (rc = rev_cascade(r, o.id, child_id, now, e)))
+		    (rc = rev_cascade(r, &o, child_id, false, now, e)))
 			break;
 		rc = rev_ev_inherited(r, o.at > now ? "schedule-revocation" :
 		    "revoke", &o, before, now, o.at > now, e);
