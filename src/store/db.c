@@ -225,6 +225,17 @@ static const char lin_schema_v3_sql[] =
 /* Version 4 gives the change feed a name column: a name that went away
  * while its object stayed (an artifact's old id in artifacts/). */
 
+/* Version 5: the indexes of revocations hold what the revocation in force
+ * and a cascade's scans read (origin and time; the iteration), so those
+ * lookups never visit the table, however many rows a cascade added. */
+static const char lin_schema_v5_sql[] =
+	"DROP INDEX revocations_iteration;"
+	"CREATE INDEX revocations_iteration ON revocations (iteration_id, "
+	"origin_id, at);"
+	"DROP INDEX revocations_origin;"
+	"CREATE INDEX revocations_origin ON revocations (origin_id, "
+	"iteration_id);";
+
 /* Bring the schema to LIN_SCHEMA_VERSION, one step per version: schema.sql
  * is version 1, and each later version adds its own step. */
 static int
@@ -256,8 +267,10 @@ lin_migrate(struct lin_reg *r, struct lin_err *e)
 	if (rc == 0 && v < 4)
 		rc = lin_exec(r, "ALTER TABLE changes ADD COLUMN name TEXT NOT "
 		    "NULL DEFAULT ''", e);
+	if (rc == 0 && v < 5)
+		rc = lin_exec(r, lin_schema_v5_sql, e);
 	if (rc == 0)
-		rc = lin_exec(r, "PRAGMA user_version = 4", e);
+		rc = lin_exec(r, "PRAGMA user_version = 5", e);
 	return lin_tx_end(r, rc, e);
 }
 

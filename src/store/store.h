@@ -12,7 +12,10 @@
 #include <sqlite3.h>
 #include "lineage/lineage.h"
 
-#define LIN_SCHEMA_VERSION 4
+#define LIN_SCHEMA_VERSION 5
+/* The version an export carries: that of the tables' shape, which version
+ * 5 (indexes only) left as version 4 made it. */
+#define LIN_EXPORT_SCHEMA 4
 #define LIN_STMT_CACHE 256
 
 struct lin_reg {

@@ -780,6 +780,63 @@ START_TEST(test_cascade_medium)
 }
 END_TEST
 
+/* Run SQL on the registry file behind the engine's back; the integer its
+ * first row gives (or 0). */
+static long long
+raw_sql(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = 0;
+	int rc;
+
+	ck_assert_int_eq(sqlite3_open(regpath, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	while (sql && *sql) {
+		ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, &sql) ==
+		    SQLITE_OK, "%s", sqlite3_errmsg(db));
+		if (st == NULL)
+			break;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		ck_assert_int_eq(rc, SQLITE_DONE);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+/* Schema 5 widens the revocation indexes; a registry of schema 4 gets them
+ * when opened, and what it held reads the same. */
+START_TEST(test_schema_v5_indexes)
+{
+	static const char cols[] = "SELECT count(*) FROM pragma_index_info("
+	    "'revocations_iteration');";
+
+	lineage();
+	ok_revoke(b1, "before the upgrade");
+	ck_assert_int_eq(raw_sql(cols), 3);
+	lin_reg_close(R);
+	R = NULL;
+	raw_sql("DROP INDEX revocations_iteration; CREATE INDEX "
+	    "revocations_iteration ON revocations (iteration_id); DROP INDEX "
+	    "revocations_origin; CREATE INDEX revocations_origin ON "
+	    "revocations (origin_id); PRAGMA user_version = 4;");
+	ck_assert_int_eq(raw_sql(cols), 1);
+	ck_assert_int_eq(lin_reg_open(regpath, 0, &R, &E), 0);
+	ck_assert_int_eq(raw_sql(cols), 3);
+	ck_assert_int_eq(raw_sql("SELECT count(*) FROM pragma_index_info("
+	    "'revocations_origin');"), 2);
+	ck_assert_int_eq(raw_sql("PRAGMA user_version;"), 5);
+	ck_assert_str_eq(fx_word(s1), "revoked");
+	ck_assert_str_eq(field(s1, "inherited-from"),
+	    "buckets/base/iterations/b1");
+	ok_restore(b1, "");
+	ck_assert_str_eq(fx_word(s1), "active");
+	check_log();
+}
+END_TEST
+
 /* ---- slow: 100k descendants ---- */
 
 static double
@@ -909,6 +966,7 @@ revoke_suite(void)
 	tcase_add_test(tc, test_remove_keeps_other_path);
 	tcase_add_test(tc, test_link_to_hidden_revoked);
 	tcase_add_test(tc, test_cascade_medium);
+	tcase_add_test(tc, test_schema_v5_indexes);
 	suite_add_tcase(s, tc);
 	return s;
 }
