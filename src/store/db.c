@@ -9,6 +9,7 @@
  * writer wait for another instead of failing.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,21 @@ lin_migrate(struct lin_reg *r, struct lin_err *e)
 	return lin_tx_end(r, rc, e);
 }
 
+/*
+ * Process-wide settings, made once before SQLite's first use: no memory
+ * statistics, which SQLite would otherwise keep under a global mutex on
+ * every allocation (a cascade's statements allocate a value per column of
+ * each of 100k rows).  A library that some other code initialised first
+ * keeps its settings (SQLITE_MISUSE, ignored).
+ */
+static pthread_once_t lin_sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+lin_sqlite_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 lin_reg_open(const char *path, int flags, struct lin_reg **out,
     struct lin_err *e)
@@ -285,6 +301,7 @@ lin_reg_open(const char *path, int flags, struct lin_reg **out,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return lin_errf(e, ENOMEM, "out of memory");
 	r->flags = flags;
+	pthread_once(&lin_sqlite_once, lin_sqlite_setup);
 	/* The file is opened read-write even for a read-only mount: WAL
 	 * readers need the shared-memory index; EROFS comes from the engine. */
 	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE |
