@@ -387,8 +387,8 @@ rev_max_id(struct lin_reg *r, int64_t *v, struct lin_err *e)
  * revokes at ?2. */
 #define REV_HIT(c) \
 	c ".iteration_id IN (SELECT v.iteration_id FROM revocations v WHERE " \
-	"v.id = ?1 OR v.origin_id = ?1) AND " \
-	LIN_REV_IN_FORCE_AT(c ".iteration_id") " <= ?2"
+	"v.origin_id = ?1 UNION ALL SELECT v.iteration_id FROM revocations v " \
+	"WHERE v.id = ?1) AND " LIN_REV_IN_FORCE_AT(c ".iteration_id") " <= ?2"
 
 /* Where channel C goes back to: the newest iteration of its own history
  * that is still there, complete and not revoked at ?2 (a scheduled one is
