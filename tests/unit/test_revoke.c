@@ -780,6 +780,53 @@ START_TEST(test_cascade_medium)
 }
 END_TEST
 
+/*
+ * The set-based append under every cascade's events (lin_ev_rows): 100010
+ * lines from seq 1 pass every power of ten up to 10^5, where the digits
+ * of the sequence numbers before a line change count; then a batch that
+ * starts far from a power.  Every line reads back at its offset.
+ */
+static const char ev_rows_sql[] = LIN_EV_ROWS("g.k",
+    "'action=test k=' || CAST(g.k AS TEXT)",
+    "(WITH RECURSIVE r(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM r "
+    "WHERE k < ?7) SELECT k FROM r) g");
+
+static void
+ev_rows_batch(int64_t n)
+{
+	struct lin_buf tail;
+	sqlite3_stmt *st;
+
+	lin_buf_init(&tail);
+	lin_buf_puts(&tail, " by=test\n");
+	ck_assert_int_eq(lin_tx_begin(R, &E), 0);
+	st = lin_sql(R, ev_rows_sql);
+	ck_assert_ptr_nonnull(st);
+	sqlite3_bind_int64(st, 7, n);
+	ck_assert_msg(lin_ev_rows(R, st, lin_now(), &tail, &E) == 0, "rows: %s",
+	    E.msg);
+	ck_assert_int_eq(lin_tx_end(R, 0, &E), 0);
+	lin_buf_free(&tail);
+}
+
+START_TEST(test_event_rows_offsets)
+{
+	int64_t size;
+
+	ev_rows_batch(100010);
+	ev_rows_batch(3000);
+	ck_assert_int_eq(fx_count_events(" action=test k=", NULL, NULL),
+	    103010);
+	ck_assert_int_eq(fx_count_events(" seq=100010 action=test k=100010 "
+	    "by=test", NULL, NULL), 1);
+	ck_assert_int_eq(fx_count_events(" seq=103010 action=test k=3000 "
+	    "by=test", NULL, NULL), 1);
+	check_log_lines();
+	ck_assert_int_eq(lin_events_size(R, &size, &E), 0);
+	ck_assert_int_eq(size, (int64_t)strlen(fx_events()));
+}
+END_TEST
+
 /* Run SQL on the registry file behind the engine's back; the integer its
  * first row gives (or 0). */
 static long long
@@ -967,6 +1014,7 @@ revoke_suite(void)
 	tcase_add_test(tc, test_link_to_hidden_revoked);
 	tcase_add_test(tc, test_cascade_medium);
 	tcase_add_test(tc, test_schema_v5_indexes);
+	tcase_add_test(tc, test_event_rows_offsets);
 	suite_add_tcase(s, tc);
 	return s;
 }
