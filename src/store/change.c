@@ -100,6 +100,12 @@ lin_change_source_links(struct lin_reg *r, int64_t child_id,
 	return lin_change(r, LIN_CH_VIEWS, 0, e);
 }
 
+/* (?2, iteration) for explicit revocation ?1 and each of its copies. */
+#define CH_REVOCATION_ROWS \
+	"SELECT ?2 AS kind, v.iteration_id AS id FROM revocations v " \
+	"WHERE v.origin_id = ?1 UNION ALL SELECT ?2, v.iteration_id " \
+	"FROM revocations v WHERE v.id = ?1"
+
 int
 lin_change_revocation(struct lin_reg *r, int64_t origin, struct lin_err *e)
 {
@@ -107,16 +113,17 @@ lin_change_revocation(struct lin_reg *r, int64_t origin, struct lin_err *e)
 	int rc;
 
 	/* Every iteration the revocation (and its inherited copies) is on,
-	 * and their buckets (latest, listings): set-based, however many. */
-	st = lin_sql(r, "INSERT INTO changes (kind, id) SELECT ?2, v.iteration_id "
-	    "FROM revocations v WHERE v.id = ?1 OR v.origin_id = ?1");
+	 * and their buckets (latest, listings): set-based, however many.
+	 * The copies are read off the index of origins, the explicit row by
+	 * its key (not an OR, which would visit every copy's row). */
+	st = lin_sql(r, "INSERT INTO changes (kind, id) " CH_REVOCATION_ROWS);
 	sqlite3_bind_int64(st, 1, origin);
 	sqlite3_bind_int(st, 2, LIN_CH_ITERATION);
 	if ((rc = lin_exec_stmt(r, st, e)))
 		return rc;
 	st = lin_sql(r, "INSERT INTO changes (kind, id) SELECT DISTINCT ?2, "
-	    "i.bucket_id FROM revocations v JOIN iterations i ON "
-	    "i.id = v.iteration_id WHERE v.id = ?1 OR v.origin_id = ?1");
+	    "i.bucket_id FROM (" CH_REVOCATION_ROWS ") s JOIN iterations i "
+	    "ON i.id = s.id");
 	sqlite3_bind_int64(st, 1, origin);
 	sqlite3_bind_int(st, 2, LIN_CH_BUCKET);
 	if ((rc = lin_exec_stmt(r, st, e)))

@@ -9,6 +9,7 @@
  * writer wait for another instead of failing.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,17 @@ static const char lin_schema_v3_sql[] =
 /* Version 4 gives the change feed a name column: a name that went away
  * while its object stayed (an artifact's old id in artifacts/). */
 
+/* Version 5: the indexes of revocations hold what the revocation in force
+ * and a cascade's scans read (origin and time; the iteration), so those
+ * lookups never visit the table, however many rows a cascade added. */
+static const char lin_schema_v5_sql[] =
+	"DROP INDEX revocations_iteration;"
+	"CREATE INDEX revocations_iteration ON revocations (iteration_id, "
+	"origin_id, at);"
+	"DROP INDEX revocations_origin;"
+	"CREATE INDEX revocations_origin ON revocations (origin_id, "
+	"iteration_id);";
+
 /* Bring the schema to LIN_SCHEMA_VERSION, one step per version: schema.sql
  * is version 1, and each later version adds its own step. */
 static int
@@ -256,9 +268,26 @@ lin_migrate(struct lin_reg *r, struct lin_err *e)
 	if (rc == 0 && v < 4)
 		rc = lin_exec(r, "ALTER TABLE changes ADD COLUMN name TEXT NOT "
 		    "NULL DEFAULT ''", e);
+	if (rc == 0 && v < 5)
+		rc = lin_exec(r, lin_schema_v5_sql, e);
 	if (rc == 0)
-		rc = lin_exec(r, "PRAGMA user_version = 4", e);
+		rc = lin_exec(r, "PRAGMA user_version = 5", e);
 	return lin_tx_end(r, rc, e);
+}
+
+/*
+ * Process-wide settings, made once before SQLite's first use: no memory
+ * statistics, which SQLite would otherwise keep under a global mutex on
+ * every allocation (a cascade's statements allocate a value per column of
+ * each of 100k rows).  A library that some other code initialised first
+ * keeps its settings (SQLITE_MISUSE, ignored).
+ */
+static pthread_once_t lin_sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+lin_sqlite_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 int
@@ -272,6 +301,7 @@ lin_reg_open(const char *path, int flags, struct lin_reg **out,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return lin_errf(e, ENOMEM, "out of memory");
 	r->flags = flags;
+	pthread_once(&lin_sqlite_once, lin_sqlite_setup);
 	/* The file is opened read-write even for a read-only mount: WAL
 	 * readers need the shared-memory index; EROFS comes from the engine. */
 	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE |

@@ -100,6 +100,50 @@ lin_ev_commit(struct lin_reg *r, struct lin_buf *b, int64_t at,
 	return rc;
 }
 
+/* The digits written counting from 1 to m (LIN_EV_DIGITS, in C). */
+static int64_t
+ev_digits(int64_t m)
+{
+	int64_t d = 1, ones = 1;
+
+	for (int64_t p = 10; p <= m; p *= 10) {
+		d++;
+		ones = ones * 10 + 1;
+	}
+	return d * (m + 1) - ones;
+}
+
+int
+lin_ev_rows(struct lin_reg *r, sqlite3_stmt *st, int64_t at,
+    const struct lin_buf *tail, struct lin_err *e)
+{
+	char t[LIN_TIME_MAX];
+	struct lin_buf head;
+	int64_t seq, off;
+	int rc;
+
+	if (st == NULL)
+		return lin_db_err(r, e);
+	if ((rc = lin_ev_tail(r, &seq, &off, e))) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return rc;
+	}
+	lin_time_format(at, t);
+	lin_buf_init(&head);
+	/* as lin_ev_commit writes it */
+	lin_buf_printf(&head, "%s seq=", t);
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_int64(st, 3, off - ev_digits(seq - 1));
+	sqlite3_bind_text(st, 4, head.data, (int)head.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, tail->data, (int)tail->len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)(head.len + 1 + tail->len));
+	rc = lin_exec_stmt(r, st, e);
+	lin_buf_free(&head);
+	return rc;
+}
+
 int
 lin_events_size(struct lin_reg *r, int64_t *size, struct lin_err *e)
 {

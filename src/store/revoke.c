@@ -162,44 +162,16 @@ rev_path(struct lin_reg *r, int64_t id, struct lin_buf *out)
 /* ---- events ---- */
 
 /*
- * Set-based events: one line per revocations row v that the filter selects,
- * in row order, each exactly as lin_ev_commit would write it:
+ * Set-based events (LIN_EV_ROWS): one line per revocations row v that the
+ * filter selects, in row order:
  *     TIME seq=N action=A bucket=B iteration=FP version=vN TAIL
- * with TAIL (fields made by lin_ev_kv, and the newline) the same on every
- * line.  The constant pieces come from C, measured in bytes there; the
- * varying ones are ASCII (names and numbers), so their character length is
- * their byte length.  A line's offset is the sum of the lengths before it,
- * taken in the same single window pass that numbers the rows (a second,
- * outer window would sort 100k rows again): the constant parts are a
- * multiple of the row number, the names a running SUM, and the digits of
- * the sequence numbers a closed form, REV_DIGITS(m) being the number of
- * digits written to count from 1 to m:
- *     d * (m + 1) - (10^d - 1) / 9,   d = the digits of m,
- * where (10^d - 1) / 9 is d ones.
- *
- * Parameters: ?1 first seq, ?2 time, ?3 first offset, ?4 "TIME seq=",
- * ?5 tail, ?6 bytes of the constant parts of a line, ?7 " action=A
- * bucket=", ?8 REV_DIGITS(?1 - 1), ?9-?11 the filter's.
+ * ?7 is "action=A bucket=", ?8 to ?10 the filter's.
  */
-#define REV_EV_ITERATION " iteration="
-#define REV_EV_VERSION   " version=v"
-#define REV_DIGITS(m) \
-	"(LENGTH(CAST(" m " AS TEXT)) * (" m " + 1) - CAST(SUBSTR(" \
-	"'1111111111111111111', 1, LENGTH(CAST(" m " AS TEXT))) AS BIGINT))"
-#define REV_EV_VAR \
-	"LENGTH(b.name) + LENGTH(i.fingerprint) + LENGTH(CAST(i.version AS TEXT))"
-#define REV_EV_INSERT(filter) \
-	"INSERT INTO events (seq, at, off, line) " \
-	"SELECT ?1 + n - 1, ?2, ?3 + (n - 1) * ?6 + cum - var + " \
-	REV_DIGITS("(?1 + n - 2)") " - ?8, ?4 || CAST(?1 + n - 1 AS TEXT) " \
-	"|| ?7 || bn || '" REV_EV_ITERATION "' || fp || '" REV_EV_VERSION \
-	"' || CAST(ver AS TEXT) || ?5 FROM (" \
-	"SELECT ROW_NUMBER() OVER win AS n, SUM(" REV_EV_VAR ") OVER win AS cum, " \
-	REV_EV_VAR " AS var, b.name AS bn, i.fingerprint AS fp, " \
-	"i.version AS ver FROM revocations v " \
-	"JOIN iterations i ON i.id = v.iteration_id " \
-	"JOIN buckets b ON b.id = i.bucket_id WHERE " filter \
-	" WINDOW win AS (ORDER BY v.id ROWS UNBOUNDED PRECEDING)) q"
+#define REV_EV_INSERT(filter) LIN_EV_ROWS("v.id", \
+	"?7 || b.name || ' iteration=' || i.fingerprint || ' version=v' || " \
+	"CAST(i.version AS TEXT)", "revocations v JOIN iterations i ON " \
+	"i.id = v.iteration_id JOIN buckets b ON b.id = i.bucket_id WHERE " \
+	filter)
 
 /*
  * Row v is the one in force on its iteration (LIN_REV_ORDER): no other row
@@ -214,28 +186,28 @@ rev_path(struct lin_reg *r, int64_t id, struct lin_buf *out)
 	v ".origin_id IS NULL) AND (w.at < " v ".at OR (w.at = " v ".at " \
 	"AND w.id < " v ".id)))))"
 
-/* Rows of origin ?9 newer than row ?11 that are now the ones in force. */
+/* Rows of origin ?8 newer than row ?10 that are now the ones in force. */
 static const char rev_ev_new_sql[] = REV_EV_INSERT(
-    "v.origin_id = ?9 AND v.id > ?11 AND " REV_IN_FORCE("v"));
+    "v.origin_id = ?8 AND v.id > ?10 AND " REV_IN_FORCE("v"));
 
 /*
  * Rows in force that are about to go (restore, prune) and leave their
- * iteration not revoked at ?10.  Such a row is inherited, so no explicit
+ * iteration not revoked at ?9.  Such a row is inherited, so no explicit
  * row is there to outrank what remains, and the iteration stays revoked
  * exactly when another remaining copy is due: KEPT(w) says which remain.
  */
 #define REV_GOING(kept) \
 	" AND " REV_IN_FORCE("v") " AND NOT EXISTS (SELECT 1 FROM " \
 	"revocations w WHERE w.iteration_id = v.iteration_id AND w.id <> v.id" \
-	" AND w.at <= ?10 AND " kept ")"
+	" AND w.at <= ?9 AND " kept ")"
 
-/* Restoring iteration ?9 removes its explicit rows and their copies. */
+/* Restoring iteration ?8 removes its explicit rows and their copies. */
 #define REV_EXPLICIT_OF(x) \
 	"(SELECT x.id FROM revocations x WHERE x.iteration_id = " x \
 	" AND x.origin_id IS NULL)"
 static const char rev_ev_restore_sql[] = REV_EV_INSERT(
-    "v.origin_id IN " REV_EXPLICIT_OF("?9")
-    REV_GOING("w.origin_id NOT IN " REV_EXPLICIT_OF("?9")));
+    "v.origin_id IN " REV_EXPLICIT_OF("?8")
+    REV_GOING("w.origin_id NOT IN " REV_EXPLICIT_OF("?8")));
 
 /* The descendants of iteration X, by a walk down the links. */
 #define REV_REACH(x) \
@@ -243,64 +215,35 @@ static const char rev_ev_restore_sql[] = REV_EV_INSERT(
 	"WHERE l.parent_id = " x " UNION SELECT l.child_id FROM d " \
 	"JOIN links l ON l.parent_id = d.id) SELECT id FROM d"
 
-/* Pruning removes the copies of origin ?9 on iterations that no longer
- * descend from its iteration ?11. */
+/* Pruning removes the copies of origin ?8 on iterations that no longer
+ * descend from its iteration ?10. */
 static const char rev_ev_prune_sql[] = REV_EV_INSERT(
-    "v.origin_id = ?9 AND v.iteration_id NOT IN (" REV_REACH("?11") ")"
-    REV_GOING("w.origin_id <> ?9"));
-
-/* The digits written counting from 1 to m (REV_DIGITS, in C). */
-static int64_t
-rev_digits(int64_t m)
-{
-	int64_t d = 1, ones = 1;
-
-	for (int64_t p = 10; p <= m; p *= 10) {
-		d++;
-		ones = ones * 10 + 1;
-	}
-	return d * (m + 1) - ones;
-}
+    "v.origin_id = ?8 AND v.iteration_id NOT IN (" REV_REACH("?10") ")"
+    REV_GOING("w.origin_id <> ?8"));
 
 static int
 rev_ev_rows(struct lin_reg *r, const char *sql, const char *action,
-    int64_t at, const struct lin_buf *tail, int64_t p9, int64_t p10,
-    int64_t p11, struct lin_err *e)
+    int64_t at, const struct lin_buf *tail, int64_t p8, int64_t p9,
+    int64_t p10, struct lin_err *e)
 {
-	struct lin_buf head, act;
-	char t[LIN_TIME_MAX];
-	int64_t seq, off;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = lin_sql(r, sql);
+	struct lin_buf act;
 	int rc, n;
 
-	if ((rc = lin_ev_tail(r, &seq, &off, e)))
-		return rc;
-	if ((st = lin_sql(r, sql)) == NULL)
+	if (st == NULL)
 		return lin_db_err(r, e);
-	lin_time_format(at, t);
-	lin_buf_init(&head);
 	lin_buf_init(&act);
-	/* as lin_ev_commit and lin_ev_start + lin_ev_kv("bucket") write */
-	lin_buf_printf(&head, "%s seq=", t);
-	lin_buf_printf(&act, " action=%s bucket=", action);
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_int64(st, 2, at);
-	sqlite3_bind_int64(st, 3, off);
-	sqlite3_bind_text(st, 4, head.data, (int)head.len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, tail->data, (int)tail->len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (int64_t)(head.len + act.len + tail->len +
-	    strlen(REV_EV_ITERATION) + strlen(REV_EV_VERSION)));
+	/* as lin_ev_start + lin_ev_kv("bucket") write */
+	lin_buf_printf(&act, "action=%s bucket=", action);
 	sqlite3_bind_text(st, 7, act.data, (int)act.len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, rev_digits(seq - 1));
 	n = sqlite3_bind_parameter_count(st);
+	if (n >= 8)
+		sqlite3_bind_int64(st, 8, p8);
 	if (n >= 9)
 		sqlite3_bind_int64(st, 9, p9);
 	if (n >= 10)
 		sqlite3_bind_int64(st, 10, p10);
-	if (n >= 11)
-		sqlite3_bind_int64(st, 11, p11);
-	rc = lin_exec_stmt(r, st, e);
-	lin_buf_free(&head);
+	rc = lin_ev_rows(r, st, at, tail, e);
 	lin_buf_free(&act);
 	return rc;
 }
@@ -392,17 +335,32 @@ static const char rev_cascade_sql[] =
     "WHERE d.id <> o.iteration_id AND NOT EXISTS (SELECT 1 FROM "
     "revocations x WHERE x.iteration_id = d.id AND +x.origin_id = o.id)";
 
+/* The same for a revocation ?1 made in this transaction on iteration ?2,
+ * at ?4: no descendant can hold a copy of it yet, and the origin's
+ * columns are known, so each row is the walk's id and constants. */
+static const char rev_cascade_fresh_sql[] =
+    "INSERT INTO revocations (iteration_id, origin_id, at, created, reason, "
+    "by_name, descendants, rollback, applied) "
+    "WITH RECURSIVE d(id) AS (SELECT CAST(?2 AS INTEGER) "
+    "UNION SELECT l.child_id FROM d JOIN links l ON l.parent_id = d.id) "
+    "SELECT d.id, ?1, ?4, ?3, '', '', 0, 0, 0 FROM d WHERE d.id <> ?2";
+
+/* Copy origin o onto iteration `from` and its descendants; fresh when o
+ * was inserted in this transaction and from is its own iteration. */
 static int
-rev_cascade(struct lin_reg *r, int64_t origin, int64_t from, int64_t now,
-    struct lin_err *e)
+rev_cascade(struct lin_reg *r, const struct rev_row *o, int64_t from,
+    bool fresh, int64_t now, struct lin_err *e)
 {
-	sqlite3_stmt *st = lin_sql(r, rev_cascade_sql);
+	sqlite3_stmt *st = lin_sql(r, fresh ? rev_cascade_fresh_sql :
+	    rev_cascade_sql);
 
 	if (st == NULL)
 		return lin_db_err(r, e);
-	sqlite3_bind_int64(st, 1, origin);
+	sqlite3_bind_int64(st, 1, o->id);
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, now);
+	if (fresh)
+		sqlite3_bind_int64(st, 4, o->at);
 	return lin_exec_stmt(r, st, e);
 }
 
@@ -415,89 +373,126 @@ rev_max_id(struct lin_reg *r, int64_t *v, struct lin_err *e)
 
 /* ---- channels ---- */
 
-struct rev_hit {
-	int64_t bucket_id;
-	int64_t iteration_id;
-	char    name[LIN_BUCKET_MAX];
+/*
+ * Rollback is set-based too, however many channels a cascade reaches: one
+ * INSERT ... SELECT computes every target at once and writes them to the
+ * assignment history, and the events, the change feed and the channels
+ * themselves are then each one statement over those new history rows
+ * (assignment ids above ?1, one per channel, in channel order).  Channels
+ * are independent of each other here: a target depends only on the
+ * channel's own history and on revocations, which no move changes.
+ */
+
+/* Channel C points at an iteration that revocation ?1 (or a copy of it)
+ * revokes at ?2. */
+#define REV_HIT(c) \
+	c ".iteration_id IN (SELECT v.iteration_id FROM revocations v WHERE " \
+	"v.origin_id = ?1 UNION ALL SELECT v.iteration_id FROM revocations v " \
+	"WHERE v.id = ?1) AND " LIN_REV_IN_FORCE_AT(c ".iteration_id") " <= ?2"
+
+/* Where channel C goes back to: the newest iteration of its own history
+ * that is still there, complete and not revoked at ?2 (a scheduled one is
+ * still valid, as for latest); NULL for none, and the channel goes. */
+#define REV_TARGET(c) \
+	"(SELECT a.iteration_id FROM assignments a JOIN iterations i ON " \
+	"i.id = a.iteration_id WHERE a.bucket_id = " c ".bucket_id AND " \
+	"a.channel = " c ".name AND a.iteration_id <> " c ".iteration_id " \
+	"AND i.version > 0 AND COALESCE(" LIN_REV_IN_FORCE_AT("i.id") \
+	", ?2 + 1) > ?2 ORDER BY a.id DESC LIMIT 1)"
+
+/* ?1 origin, ?2 now, ?3 by. */
+static const char rev_rollback_history_sql[] =
+    "INSERT INTO assignments (bucket_id, channel, iteration_id, at, by_name) "
+    "SELECT c.bucket_id, c.name, " REV_TARGET("c") ", ?2, ?3 FROM channels c "
+    "WHERE " REV_HIT("c") " ORDER BY c.id";
+
+/* The rollback's history rows (a, above ?1) with their channel (c), which
+ * still points where it did. */
+#define REV_MOVED \
+	"assignments a JOIN channels c ON c.bucket_id = a.bucket_id AND " \
+	"c.name = a.channel WHERE a.id > ?1"
+
+/* One assign or unassign line per move, as lin_channel_record writes it;
+ * the parameters of the source start at ?7 for LIN_EV_ROWS. */
+static const char rev_rollback_events_sql[] = LIN_EV_ROWS("a.id",
+    "CASE WHEN a.iteration_id IS NULL THEN 'action=unassign' ELSE "
+    "'action=assign' END || ' bucket=' || b.name || ' channel=' || "
+    "a.channel || ' from=' || f.fingerprint || ' to=' || "
+    "COALESCE(t.fingerprint, '-')",
+    "assignments a JOIN channels c ON c.bucket_id = a.bucket_id AND "
+    "c.name = a.channel JOIN buckets b ON b.id = a.bucket_id JOIN "
+    "iterations f ON f.id = c.iteration_id LEFT JOIN iterations t ON "
+    "t.id = a.iteration_id WHERE a.id > ?7");
+
+/* Each statement of the rollback after the history rows, ?1 being the
+ * history's last id before them, ?2 now, ?3 and ?4 change kinds. */
+static const char *const rev_rollback_sql[] = {
+	/* the change feed: each channel, each bucket */
+	"INSERT INTO changes (kind, id) SELECT ?3, c.id FROM " REV_MOVED ,
+	"INSERT INTO changes (kind, id) SELECT DISTINCT ?4, a.bucket_id "
+	"FROM assignments a WHERE a.id > ?1",
+	"UPDATE buckets SET mtime = ?2 WHERE id IN (SELECT a.bucket_id "
+	"FROM assignments a WHERE a.id > ?1)",
+	/* the moves: deleted without a target, else pointed at it */
+	"DELETE FROM channels WHERE id IN (SELECT c.id FROM " REV_MOVED
+	" AND a.iteration_id IS NULL)",
+	"UPDATE channels SET mtime = ?2, iteration_id = (SELECT a.iteration_id "
+	"FROM assignments a WHERE a.bucket_id = channels.bucket_id AND "
+	"a.channel = channels.name AND a.id > ?1) WHERE id IN (SELECT c.id "
+	"FROM " REV_MOVED ")",
+	NULL
 };
 
-/* The user channels that point at an iteration which revocation o (or a
- * copy of it) revokes now. */
 static int
-rev_hits(struct lin_reg *r, int64_t origin, int64_t now, struct lin_buf *out,
-    struct lin_err *e)
+rev_max_assignment(struct lin_reg *r, int64_t *v, struct lin_err *e)
 {
-	sqlite3_stmt *st = lin_sql(r, "SELECT c.bucket_id, c.iteration_id, "
-	    "c.name FROM channels c WHERE EXISTS (SELECT 1 FROM revocations v "
-	    "WHERE v.iteration_id = c.iteration_id AND (v.id = ?1 OR "
-	    "v.origin_id = ?1)) AND " LIN_REV_IN_FORCE_AT("c.iteration_id")
-	    " <= ?2 ORDER BY c.id");
-	struct rev_hit h;
-	int rc;
-
-	if (st == NULL)
-		return lin_db_err(r, e);
-	sqlite3_bind_int64(st, 1, origin);
-	sqlite3_bind_int64(st, 2, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&h, 0, sizeof(h));
-		h.bucket_id = sqlite3_column_int64(st, 0);
-		h.iteration_id = sqlite3_column_int64(st, 1);
-		snprintf(h.name, sizeof(h.name), "%s", lin_col_text(st, 2));
-		lin_buf_add(out, &h, sizeof(h));
-	}
-	rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
-	sqlite3_reset(st);
-	return rc;
+	return lin_query_int(r, lin_sql(r,
+	    "SELECT COALESCE(MAX(id), 0) FROM assignments"), v, e);
 }
 
-/* Where a channel goes back to: the newest iteration of its own history
- * that is still there, complete and not revoked now (a scheduled one is
- * still valid, as for latest); 0 for none. */
-static int
-rev_rollback_target(struct lin_reg *r, const struct rev_hit *h, int64_t now,
-    int64_t *to, struct lin_err *e)
-{
-	sqlite3_stmt *st = lin_sql(r, "SELECT a.iteration_id FROM assignments a "
-	    "JOIN iterations i ON i.id = a.iteration_id WHERE a.bucket_id = ?1 "
-	    "AND a.channel = ?2 AND a.iteration_id <> ?3 AND i.version > 0 "
-	    "AND COALESCE(" LIN_REV_IN_FORCE_AT("i.id") ", ?4 + 1) > ?4 "
-	    "ORDER BY a.id DESC LIMIT 1");
-	int rc;
-
-	if (st == NULL)
-		return lin_db_err(r, e);
-	sqlite3_bind_int64(st, 1, h->bucket_id);
-	sqlite3_bind_text(st, 2, h->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, h->iteration_id);
-	sqlite3_bind_int64(st, 4, now);
-	rc = lin_query_int(r, st, to, e);
-	if (rc == -ENOENT) {
-		*to = 0;
-		rc = 0;
-	}
-	return rc;
-}
-
+/* Move every user channel that points at an iteration which revocation o
+ * (or a copy of it) revokes at now: the channels of the whole cascade in
+ * a handful of statements. */
 static int
 rev_rollback(struct lin_reg *r, const struct rev_row *o, int64_t now,
     struct lin_err *e)
 {
-	struct lin_buf hits;
-	struct rev_hit h;
-	int64_t to;
+	struct lin_buf tail;
+	sqlite3_stmt *st;
+	int64_t before;
 	int rc;
 
-	lin_buf_init(&hits);
-	rc = rev_hits(r, o->id, now, &hits, e);
-	for (size_t i = 0; rc == 0 && i < hits.len / sizeof(h); i++) {
-		memcpy(&h, hits.data + i * sizeof(h), sizeof(h));
-		if ((rc = rev_rollback_target(r, &h, now, &to, e)) == 0)
-			rc = lin_channel_move(r, o->by, h.bucket_id, h.name, to,
-			    "rollback", e);
+	if ((rc = rev_max_assignment(r, &before, e)))
+		return rc;
+	if ((st = lin_sql(r, rev_rollback_history_sql)) == NULL)
+		return lin_db_err(r, e);
+	sqlite3_bind_int64(st, 1, o->id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, o->by, -1, SQLITE_STATIC);
+	if ((rc = lin_exec_stmt(r, st, e)))
+		return rc;
+	if (sqlite3_changes(r->db) == 0)
+		return 0;
+	/* The events first, while the channels still say where from. */
+	lin_buf_init(&tail);
+	lin_ev_kv(&tail, "by", o->by);
+	lin_ev_kv(&tail, "via", "rollback");
+	lin_buf_puts(&tail, "\n");
+	st = lin_sql(r, rev_rollback_events_sql);
+	if (st != NULL)
+		sqlite3_bind_int64(st, 7, before);
+	rc = lin_ev_rows(r, st, now, &tail, e);
+	lin_buf_free(&tail);
+	for (size_t i = 0; rc == 0 && rev_rollback_sql[i] != NULL; i++) {
+		if ((st = lin_sql(r, rev_rollback_sql[i])) == NULL)
+			return lin_db_err(r, e);
+		sqlite3_bind_int64(st, 1, before);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int(st, 3, LIN_CH_CHANNEL);
+		sqlite3_bind_int(st, 4, LIN_CH_BUCKET);
+		rc = lin_exec_stmt(r, st, e);
 	}
-	lin_buf_free(&hits);
-	return rc;
+	return rc ? rc : lin_change(r, LIN_CH_VIEWS, 0, e);
 }
 
 /* rollback=no on an immediate revocation: refuse while a channel points
@@ -506,21 +501,32 @@ static int
 rev_refuse_busy(struct lin_reg *r, const struct rev_row *o, int64_t now,
     struct lin_err *e)
 {
-	struct lin_buf hits, path;
-	struct rev_hit h;
+	sqlite3_stmt *st = lin_sql(r, "SELECT c.iteration_id, c.name FROM "
+	    "channels c WHERE " REV_HIT("c") " ORDER BY c.id LIMIT 1");
+	struct lin_buf path;
+	char name[LIN_BUCKET_MAX];
+	int64_t id;
 	int rc;
 
-	lin_buf_init(&hits);
-	if ((rc = rev_hits(r, o->id, now, &hits, e)) == 0 && hits.len > 0) {
-		memcpy(&h, hits.data, sizeof(h));
-		lin_buf_init(&path);
-		rev_path(r, h.iteration_id, &path);
-		rc = lin_errf(e, EBUSY, "channel %s points at %s, which this "
-		    "revocation revokes: move the channel first, or revoke "
-		    "with rollback=yes", h.name, path.data);
-		lin_buf_free(&path);
+	if (st == NULL)
+		return lin_db_err(r, e);
+	sqlite3_bind_int64(st, 1, o->id);
+	sqlite3_bind_int64(st, 2, now);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
+		sqlite3_reset(st);
+		return rc;
 	}
-	lin_buf_free(&hits);
+	id = sqlite3_column_int64(st, 0);
+	snprintf(name, sizeof(name), "%s", lin_col_text(st, 1));
+	sqlite3_reset(st);
+	lin_buf_init(&path);
+	rev_path(r, id, &path);
+	rc = lin_errf(e, EBUSY, "channel %s points at %s, which this "
+	    "revocation revokes: move the channel first, or revoke "
+	    "with rollback=yes", name, path.data);
+	lin_buf_free(&path);
 	return rc;
 }
 
@@ -632,9 +638,9 @@ rev_revoke_tx(struct lin_reg *r, const struct lin_actor *a, int64_t id,
 	lin_actor_name(a->uid, by, sizeof(by));
 	if ((rc = rev_insert(r, id, &q, by, now, &origin, e)))
 		return rc;
-	if (q.descendants && (rc = rev_cascade(r, origin, id, now, e)))
-		return rc;
 	if ((rc = rev_by_id(r, origin, &o, e)))
+		return rc;
+	if (q.descendants && (rc = rev_cascade(r, &o, id, true, now, e)))
 		return rc;
 	if (!q.scheduled && !q.rollback && (rc = rev_refuse_busy(r, &o, now, e)))
 		return rc;
@@ -945,7 +951,7 @@ lin_rev_link_inherit(struct lin_reg *r, int64_t child_id, int64_t parent_id,
 		rc = rev_max_id(r, &before, e);
 	for (size_t i = 0; rc == 0 && i < rev_nids(&ids); i++) {
 		if ((rc = rev_by_id(r, rev_id_at(&ids, i), &o, e)) ||
-		    (rc = rev_cascade(r, o.id, child_id, now, e)))
+		    (rc = rev_cascade(r, &o, child_id, false, now, e)))
 			break;
 		rc = rev_ev_inherited(r, o.at > now ? "schedule-revocation" :
 		    "revoke", &o, before, now, o.at > now, e);

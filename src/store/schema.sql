@@ -121,6 +121,7 @@ CREATE TABLE revocations (
 	rollback     INTEGER NOT NULL,
 	applied      INTEGER NOT NULL DEFAULT 0  -- its effects (rollback, events) are done
 );
+-- Version 5 (db.c) widens these two so that lookups never read the table.
 CREATE INDEX revocations_iteration ON revocations (iteration_id);
 CREATE INDEX revocations_origin ON revocations (origin_id);
 -- Explicit rows only: after a big scheduled cascade, 100k inherited rows

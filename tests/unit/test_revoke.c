@@ -405,6 +405,86 @@ START_TEST(test_rollback_descendant_channel)
 }
 END_TEST
 
+/*
+ * One cascade rolls back the channels of several buckets at once, each by
+ * its own history: back one step, back past a revoked entry to a
+ * scheduled iteration, or deleted when nothing valid is left; a
+ * channel off the cascade stays.  Every move is one event, in channel
+ * order, byte for byte what a single move writes.
+ */
+START_TEST(test_rollback_many_channels)
+{
+	int64_t a0, a3, s0, s2;
+	struct lin_buf want;
+	char by[64], *log, *p, *q, *u1, *u2;
+
+	lineage();
+	a0 = fx_active(app, "a0");
+	a3 = fx_active(app, "a3");
+	s0 = fx_active(svc, "s0");
+	s2 = fx_active(svc, "s2");
+	/* app/prod: a0, a1 -> back to a0 */
+	fx_assign(app, "prod", "a0");
+	fx_assign(app, "prod", "a1");
+	/* app/test: a3 (revoked below), a2 -> nothing valid: deleted */
+	fx_assign(app, "test", "a3");
+	fx_assign(app, "test", "a2");
+	/* svc/prod: s0 (scheduled), s2 (revoked), s1 -> back to s0 */
+	fx_assign(svc, "prod", "s0");
+	fx_assign(svc, "prod", "s2");
+	fx_assign(svc, "prod", "s1");
+	/* svc/other on s0: not in the cascade */
+	fx_assign(svc, "other", "s0");
+	/* base/prod on b1: history b1 only -> deleted */
+	fx_assign(base, "prod", "b1");
+	ok_revoke(a3, "gone");
+	ok_revoke(s2, "gone too");
+	ok_revoke(s0, "in=2d later");
+	ok_revoke(b1, "cascade");
+	ck_assert_str_eq(fx_word(a0), "active");
+	ck_assert_str_eq(fx_channel(app, "prod"), "a0");
+	ck_assert_str_eq(fx_channel(app, "test"), "");
+	ck_assert_str_eq(fx_channel(svc, "prod"), "s0");
+	ck_assert_str_eq(fx_channel(svc, "other"), "s0");
+	ck_assert_str_eq(fx_channel(base, "prod"), "");
+	ck_assert_int_eq(fx_count_events("via=rollback", NULL, NULL), 4);
+	ck_assert_int_eq(fx_count_events("action=assign bucket=app "
+	    "channel=prod from=a1 to=a0", "via=rollback", NULL), 1);
+	ck_assert_int_eq(fx_count_events("action=unassign bucket=app "
+	    "channel=test from=a2 to=-", "via=rollback", NULL), 1);
+	ck_assert_int_eq(fx_count_events("action=assign bucket=svc "
+	    "channel=prod from=s1 to=s0", "via=rollback", NULL), 1);
+	ck_assert_int_eq(fx_count_events("action=unassign bucket=base "
+	    "channel=prod from=b1 to=-", "via=rollback", NULL), 1);
+	/* the line of one move exactly, and the moves in channel order */
+	lin_actor_name(A.uid, by, sizeof(by));
+	lin_buf_init(&want);
+	lin_ev_start(&want, "assign");
+	lin_ev_kv(&want, "bucket", "svc");
+	lin_ev_kv(&want, "channel", "prod");
+	lin_ev_kv(&want, "from", "s1");
+	lin_ev_kv(&want, "to", "s0");
+	lin_ev_kv(&want, "by", by);
+	lin_ev_kv(&want, "via", "rollback");
+	lin_buf_puts(&want, "\n");
+	log = fx_events();
+	p = strstr(log, "action=assign bucket=app channel=prod from=a1");
+	q = strstr(log, want.data);
+	u1 = strstr(log, "action=unassign bucket=app");
+	u2 = strstr(log, "action=unassign bucket=base");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_ptr_nonnull(u1);
+	ck_assert_ptr_nonnull(u2);
+	/* base/prod was made last, app's channels before svc's */
+	ck_assert(p < u1 && u1 < q && q < u2);
+	lin_buf_free(&want);
+	/* latest is computed, never rolled back */
+	ck_assert_str_eq(fx_channel(app, "latest"), "a0");
+	check_log();
+}
+END_TEST
+
 START_TEST(test_rollback_no_ebusy)
 {
 	lineage();
@@ -700,6 +780,110 @@ START_TEST(test_cascade_medium)
 }
 END_TEST
 
+/*
+ * The set-based append under every cascade's events (lin_ev_rows): 100010
+ * lines from seq 1 pass every power of ten up to 10^5, where the digits
+ * of the sequence numbers before a line change count; then a batch that
+ * starts far from a power.  Every line reads back at its offset.
+ */
+static const char ev_rows_sql[] = LIN_EV_ROWS("g.k",
+    "'action=test k=' || CAST(g.k AS TEXT)",
+    "(WITH RECURSIVE r(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM r "
+    "WHERE k < ?7) SELECT k FROM r) g");
+
+static void
+ev_rows_batch(int64_t n)
+{
+	struct lin_buf tail;
+	sqlite3_stmt *st;
+
+	lin_buf_init(&tail);
+	lin_buf_puts(&tail, " by=test\n");
+	ck_assert_int_eq(lin_tx_begin(R, &E), 0);
+	st = lin_sql(R, ev_rows_sql);
+	ck_assert_ptr_nonnull(st);
+	sqlite3_bind_int64(st, 7, n);
+	ck_assert_msg(lin_ev_rows(R, st, lin_now(), &tail, &E) == 0, "rows: %s",
+	    E.msg);
+	ck_assert_int_eq(lin_tx_end(R, 0, &E), 0);
+	lin_buf_free(&tail);
+}
+
+START_TEST(test_event_rows_offsets)
+{
+	int64_t size;
+
+	ev_rows_batch(100010);
+	ev_rows_batch(3000);
+	ck_assert_int_eq(fx_count_events(" action=test k=", NULL, NULL),
+	    103010);
+	ck_assert_int_eq(fx_count_events(" seq=100010 action=test k=100010 "
+	    "by=test", NULL, NULL), 1);
+	ck_assert_int_eq(fx_count_events(" seq=103010 action=test k=3000 "
+	    "by=test", NULL, NULL), 1);
+	check_log_lines();
+	ck_assert_int_eq(lin_events_size(R, &size, &E), 0);
+	ck_assert_int_eq(size, (int64_t)strlen(fx_events()));
+}
+END_TEST
+
+/* Run SQL on the registry file behind the engine's back; the integer its
+ * first row gives (or 0). */
+static long long
+raw_sql(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = 0;
+	int rc;
+
+	ck_assert_int_eq(sqlite3_open(regpath, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	while (sql && *sql) {
+		ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, &sql) ==
+		    SQLITE_OK, "%s", sqlite3_errmsg(db));
+		if (st == NULL)
+			break;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		ck_assert_int_eq(rc, SQLITE_DONE);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+/* Schema 5 widens the revocation indexes; a registry of schema 4 gets them
+ * when opened, and what it held reads the same. */
+START_TEST(test_schema_v5_indexes)
+{
+	static const char cols[] = "SELECT count(*) FROM pragma_index_info("
+	    "'revocations_iteration');";
+
+	lineage();
+	ok_revoke(b1, "before the upgrade");
+	ck_assert_int_eq(raw_sql(cols), 3);
+	lin_reg_close(R);
+	R = NULL;
+	raw_sql("DROP INDEX revocations_iteration; CREATE INDEX "
+	    "revocations_iteration ON revocations (iteration_id); DROP INDEX "
+	    "revocations_origin; CREATE INDEX revocations_origin ON "
+	    "revocations (origin_id); PRAGMA user_version = 4;");
+	ck_assert_int_eq(raw_sql(cols), 1);
+	ck_assert_int_eq(lin_reg_open(regpath, 0, &R, &E), 0);
+	ck_assert_int_eq(raw_sql(cols), 3);
+	ck_assert_int_eq(raw_sql("SELECT count(*) FROM pragma_index_info("
+	    "'revocations_origin');"), 2);
+	ck_assert_int_eq(raw_sql("PRAGMA user_version;"), 5);
+	ck_assert_str_eq(fx_word(s1), "revoked");
+	ck_assert_str_eq(field(s1, "inherited-from"),
+	    "buckets/base/iterations/b1");
+	ok_restore(b1, "");
+	ck_assert_str_eq(fx_word(s1), "active");
+	check_log();
+}
+END_TEST
+
 /* ---- slow: 100k descendants ---- */
 
 static double
@@ -816,6 +1000,7 @@ revoke_suite(void)
 	tcase_add_test(tc, test_diamond);
 	tcase_add_test(tc, test_rollback_history);
 	tcase_add_test(tc, test_rollback_descendant_channel);
+	tcase_add_test(tc, test_rollback_many_channels);
 	tcase_add_test(tc, test_rollback_no_ebusy);
 	tcase_add_test(tc, test_scheduled);
 	tcase_add_test(tc, test_scheduled_applied_on_open);
@@ -828,6 +1013,8 @@ revoke_suite(void)
 	tcase_add_test(tc, test_remove_keeps_other_path);
 	tcase_add_test(tc, test_link_to_hidden_revoked);
 	tcase_add_test(tc, test_cascade_medium);
+	tcase_add_test(tc, test_schema_v5_indexes);
+	tcase_add_test(tc, test_event_rows_offsets);
 	suite_add_tcase(s, tc);
 	return s;
 }
