@@ -137,8 +137,11 @@ fs_session_close(struct fs_session *s)
 
 /* Make a session's waiting clear; a refusal is only logged (nobody is
  * left to tell), and nothing changes. */
-static void
-session_clear(struct fs *fs, struct fs_session *s)
+/* Hand the engine what a session's writer left, as that writer; a
+ * refusal is only logged (nobody is left to tell), and nothing changes. */
+static int
+session_write(struct fs *fs, struct fs_session *s, const char *buf,
+    size_t len, const char *opname)
 {
 	enum nk k = ino_kind(s->ino);
 	struct op op;
@@ -149,8 +152,7 @@ session_clear(struct fs *fs, struct fs_session *s)
 	op.actor.uid = s->uid;
 	op.actor.gid = s->gid;
 	op.actor.groups = op.groups;
-	fs_session_set_clear(s, false);
-	rc = fs_nodes[k].write(&op, ino_id(s->ino), "", 0);
+	rc = fs_nodes[k].write(&op, ino_id(s->ino), buf, len);
 	if (rc) {
 		struct lin_buf path;
 
@@ -158,42 +160,31 @@ session_clear(struct fs *fs, struct fs_session *s)
 		fs_node_path(&op, k, ino_id(s->ino), &path);
 		if (op.err.code != -rc)
 			lin_errf(&op.err, -rc, "%s", strerror(-rc));
-		fs_errors_add(&op, "truncate", path.data ? path.data : "", -rc);
+		fs_errors_add(&op, opname, path.data ? path.data : "", -rc);
 		lin_buf_free(&path);
 		later(ino_make(NK_ERRORS, 1));
-		/* The kernel took the clear as made: it must ask again. */
-		later(s->ino);
 	}
+	return rc;
+}
+
+/* Make a session's waiting clear. */
+static void
+session_clear(struct fs *fs, struct fs_session *s)
+{
+	fs_session_set_clear(s, false);
+	/* Refused: the kernel took the clear as made, and must ask again. */
+	if (session_write(fs, s, "", 0, "truncate"))
+		later(s->ino);
 }
 
 /* An unfinished import whose writer went: its error goes to `errors`. */
 static void
 session_abandon(struct fs *fs, struct fs_session *s)
 {
-	enum nk k = ino_kind(s->ino);
-	struct op op;
-	int rc;
-
-	if (!(fs_nodes[k].flags & NF_STREAM) || s->w.done || s->w.doc.len == 0)
+	if (!(fs_nodes[ino_kind(s->ino)].flags & NF_STREAM) || s->w.done ||
+	    s->w.doc.len == 0)
 		return;
-	memset(&op, 0, sizeof(op));
-	op.fs = fs;
-	op.actor.uid = s->uid;
-	op.actor.gid = s->gid;
-	op.actor.groups = op.groups;
-	rc = fs_nodes[k].write(&op, ino_id(s->ino), s->w.doc.data,
-	    s->w.doc.len);
-	if (rc) {
-		struct lin_buf path;
-
-		lin_buf_init(&path);
-		fs_node_path(&op, k, ino_id(s->ino), &path);
-		if (op.err.code != -rc)
-			lin_errf(&op.err, -rc, "%s", strerror(-rc));
-		fs_errors_add(&op, "close", path.data ? path.data : "", -rc);
-		lin_buf_free(&path);
-		later(ino_make(NK_ERRORS, 1));
-	}
+	session_write(fs, s, s->w.doc.data, s->w.doc.len, "close");
 }
 
 struct fs_session *
