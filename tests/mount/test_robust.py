@@ -526,6 +526,29 @@ print('done')
         self.assertRegex(m.read(rel).decode(), r'^[abc] \d+\n$')
         self.assertTrue(m._alive() and m2._alive())
 
+    # No OPEN reaches the mount, so the truncation of `echo v > FILE` comes
+    # as a SETATTR before the write: it must wait for that write and make
+    # one change with it, and, the write refused, none at all; `: > FILE`
+    # (no write follows) clears, seen at once by another process.
+    def test_a_redirection_and_its_write_are_one_change(self):
+        m = self.m
+        m.mkbucket('one', 'first')
+        rel = 'buckets/one/description'
+        n = len(m.events())
+        m.sh('echo second > %s' % rel)
+        self.assertEqual(m.read(rel), b'second\n')
+        new = m.events()[n:]
+        self.assertEqual([e['action'] for _, e in new], ['set'], new)
+        before = m.export()
+        self.assertErrno(errno.EFBIG, m.write, rel, 'x' * 5000 + '\n')
+        self.assertEqual(m.read(rel), b'second\n')
+        self.assertExportEqual(before, m.export(), 'a refused echo > FILE')
+        self.assertEqual(len(m.events()), n + 1, 'the refused write added events')
+        m.sh(': > %s' % rel)
+        self.assertEqual(m.read(rel), b'')
+        self.assertEqual(os.stat(m.path(rel)).st_size, 0)
+        self.assertEqual([e['action'] for _, e in m.events()[n + 1:]], ['set'])
+
     # A document cut short never becomes whole, and no close(2) reaches the
     # mount: once its writer has exited, it is refused with a line in
     # errors (op=close), within a second, and nothing is created.
