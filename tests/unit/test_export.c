@@ -39,9 +39,9 @@ other_close(struct lin_reg *r, const char *path)
 
 	lin_reg_close(r);
 	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
+	ck_assert_int_lt(snprintf(p, sizeof(p), "%s-wal", path), sizeof(p));
 	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
+	ck_assert_int_lt(snprintf(p, sizeof(p), "%s-shm", path), sizeof(p));
 	unlink(p);
 }
 
