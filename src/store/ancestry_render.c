@@ -161,18 +161,21 @@ tree_root(struct lin_reg *r, struct tree *t, int64_t id, int64_t now,
 }
 
 /* The edges of the subgraph below the root, grouped by parent in link
- * order, each with its child's node columns. */
+ * order, each with its child's node columns.  The recursion collects the
+ * edges themselves: joining a set of descendants back to links lets the
+ * planner scan every link of the registry in parent order (for the ORDER
+ * BY) and probe the set, which made every `tree` cost the whole graph. */
 static int
 tree_edges(struct lin_reg *r, struct tree *t, int64_t id, int64_t now,
     struct lin_err *e)
 {
-	sqlite3_stmt *st = lin_sql(r, "WITH RECURSIVE d(id) AS ("
-	    "SELECT CAST(?1 AS INTEGER) UNION SELECT l.child_id FROM d "
-	    "JOIN links l ON l.parent_id = d.id) "
-	    "SELECT l.parent_id, l.child_id, " NODE_COLS("i.id")
-	    "FROM d JOIN links l ON l.parent_id = d.id "
-	    "JOIN iterations i ON i.id = l.child_id "
-	    "JOIN buckets b ON b.id = i.bucket_id ORDER BY l.parent_id, l.id");
+	sqlite3_stmt *st = lin_sql(r, "WITH RECURSIVE d(lid, parent, child) "
+	    "AS (SELECT l.id, l.parent_id, l.child_id FROM links l "
+	    "WHERE l.parent_id = ?1 UNION SELECT l.id, l.parent_id, "
+	    "l.child_id FROM d JOIN links l ON l.parent_id = d.child) "
+	    "SELECT d.parent, d.child, " NODE_COLS("i.id")
+	    "FROM d JOIN iterations i ON i.id = d.child "
+	    "JOIN buckets b ON b.id = i.bucket_id ORDER BY d.parent, d.lid");
 	int rc;
 
 	if (st == NULL)
