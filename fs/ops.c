@@ -89,6 +89,7 @@ static const char *const fs_count_names[FS_R_COUNT] = {
 	"releasedir",
 	"statfs",
 	"create",
+	"ioctl",
 };
 
 void
@@ -1457,6 +1458,18 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* No file here has an ioctl.  The kernel asks for every one (no answer
+ * makes it stop, unlike open's ENOSYS), so each costs a round trip:
+ * Python's open() sends a TCGETS on every file it opens, for isatty. */
+static void
+op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+    struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+    size_t in_bufsz, size_t out_bufsz)
+{
+	fs_count(FS_R_IOCTL);
+	fuse_reply_err(req, ENOTTY);
+}
+
 static void
 op_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -1499,4 +1512,5 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.readdirplus = op_readdirplus,
 	.statfs = op_statfs,
 	.create = op_create,
+	.ioctl = op_ioctl,
 };
