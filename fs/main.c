@@ -230,6 +230,12 @@ main(int argc, char *argv[])
 	fuse_opt_add_arg(&args, "-osubtype=lineagefs");
 	/* atime would make every read cost a GETATTR on the next stat. */
 	fuse_opt_add_arg(&args, "-onoatime");
+	/* A read-only mount is one for the kernel too: it refuses changes
+	 * without asking, and on a read-only superblock it stops dropping an
+	 * inode's atime after every read that reached us, so a second walk
+	 * sends no GETATTR either. */
+	if (op.ro)
+		fuse_opt_add_arg(&args, "-oro");
 	{
 		char fsname[PATH_MAX + 16];
 

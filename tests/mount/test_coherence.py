@@ -900,7 +900,10 @@ class NoCache(CoherenceCase):
 class Requests(CoherenceCase):
 
     def walk(self, rel='.'):
-        r = subprocess.run(['ls', '-lR', '--time-style=+%s', rel], cwd=self.m.mnt,
+        return self.walk_of(self.m, rel)
+
+    def walk_of(self, m, rel='.'):
+        r = subprocess.run(['ls', '-lR', '--time-style=+%s', rel], cwd=m.mnt,
                            capture_output=True, text=True, timeout=lt.CMD_TIMEOUT)
         self.assertEqual(r.returncode, 0, r.stderr)
         return r.stdout
@@ -993,6 +996,35 @@ class Requests(CoherenceCase):
 
 
 # ---- known stale reads ---------------------------------------------------------------
+
+    def test_a_read_only_mount_walks_and_reads_again_without_a_request(self):
+        m = self.m
+        lt.populate(m)
+        ro = self.mount(['ro'], share=m)
+        with open('/proc/self/mounts') as f:
+            flags = [l.split()[3].split(',') for l in f if l.split()[1] == ro.mnt]
+        self.assertEqual(len(flags), 1, 'one mount at %s' % ro.mnt)
+        self.assertIn('ro', flags[0], 'the kernel mounted it read-only: %r' % flags)
+
+        def everything():
+            out = self.walk_of(ro)
+            return out, sum(len(ro.read(rel)) for rel in ro.files())
+
+        def attempt():
+            everything()
+            c0 = request_counts(ro)
+            got = everything()
+            return got, delta(c0, request_counts(ro))
+        # On a read-only superblock the kernel keeps an inode's atime
+        # after a read that reached the daemon, so even the first walk
+        # after reading everything (a full stat of every file, os.walk's)
+        # costs nothing: a writable mount needs one GETATTR per file.
+        (out, n), d = self.undisturbed(attempt)
+        self.assertGreater(n, 1000, 'every file was read')
+        self.assertEqual(sum(d.values()), 0, 'the second walk and read of a read-only '
+                         'mount: %r' % d)
+        self.assertIn('production -> ../iterations/', out)
+
 
 class Regressions(CoherenceCase):
     """Changes that leave a name or a listing in the kernel's cache: each

@@ -1095,6 +1095,11 @@ class ReadOnly(MountTestCase):
         ]
         for op in ops:
             self.assertRefused(errno.EROFS, op[0], *op[1:], m=ro, logged=False)
+        # the kernel knows the mount is read-only, so scripts that ask
+        # first (test -w) get the truth before they try
+        self.assertFalse(os.access(p('buckets/base/description'), os.W_OK))
+        self.assertFalse(os.access(p('buckets/base'), os.W_OK))
+        self.assertTrue(os.access(p('buckets/base/description'), os.R_OK))
 
 
 class Fstab(MountTestCase):
