@@ -83,7 +83,11 @@ fs_inode_ref(fuse_ino_t ino)
 	} else {
 		size_t j;
 
-		if ((tab.used + 1) * 2 > tab.cap)
+		/* Full up to 7/8: the table is the daemon's largest
+		 * allocation (16 bytes an inode the kernel holds), and while it
+		 * grows the old one is alive too.  Probes stay short at that
+		 * load for lookups, which find what they probe for. */
+		if ((tab.used + 1) * 8 > tab.cap * 7)
 			grow();
 		for (j = hash(ino) & (tab.cap - 1); tab.slot[j].ino;
 		    j = (j + 1) & (tab.cap - 1))
