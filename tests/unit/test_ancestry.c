@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "regfix.h"
+#include "store/store.h"
 
 static int64_t base, app;
 
@@ -481,6 +482,55 @@ graph(void)
 	return b.data;
 }
 
+/* The SQL steps the cached statements took since the last call. */
+static long long
+sql_steps(void)
+{
+	long long n = 0;
+
+	for (size_t i = 0; i < LIN_STMT_CACHE; i++)
+		if (R->cache[i].stmt)
+			n += sqlite3_stmt_status(R->cache[i].stmt,
+			    SQLITE_STMTSTATUS_VM_STEP, 1);
+	return n;
+}
+
+/* A tree costs its subgraph, not the registry's whole link table: its
+ * query once joined the set of descendants back to every link. */
+START_TEST(test_tree_costs_its_subgraph)
+{
+	int64_t b = fx_bucket("many"), root, kid, p;
+	char fp[32], path[64];
+	long long small, big;
+
+	ck_assert_int_eq(lin_tx_begin(R, &E), 0);
+	root = fx_running(b, "root");
+	kid = fx_running(b, "kid");
+	fx_link(kid, "many/iterations/root");
+	ck_assert_int_eq(lin_tx_end(R, 0, &E), 0);
+	fx_render(lin_render_tree, root);
+	sql_steps();
+	fx_render(lin_render_tree, root);
+	small = sql_steps();
+	/* 2000 more links elsewhere */
+	ck_assert_int_eq(lin_tx_begin(R, &E), 0);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(fp, sizeof(fp), "p%d", i);
+		p = fx_running(b, fp);
+		(void)p;
+		snprintf(path, sizeof(path), "many/iterations/p%d", i);
+		snprintf(fp, sizeof(fp), "c%d", i);
+		fx_link(fx_running(b, fp), path);
+	}
+	ck_assert_int_eq(lin_tx_end(R, 0, &E), 0);
+	sql_steps();
+	ck_assert_ptr_nonnull(strstr(fx_render(lin_render_tree, root), "kid"));
+	big = sql_steps();
+	ck_assert_msg(big < small * 2 + 100, "a tree of one edge took %lld "
+	    "SQL steps with 2000 other links, %lld without", big, small);
+}
+END_TEST
+
 START_TEST(test_graph)
 {
 	int64_t c, d;
@@ -544,6 +594,7 @@ ancestry_suite(void)
 	tcase_add_test(tc, test_descendants);
 	tcase_add_test(tc, test_tree);
 	tcase_add_test(tc, test_tree_complete_versions);
+	tcase_add_test(tc, test_tree_costs_its_subgraph);
 	tcase_add_test(tc, test_graph);
 	suite_add_tcase(s, tc);
 	return s;
