@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lineagefs_test as lt  # noqa: E402
 from lineagefs_test import MountTestCase, it_path  # noqa: E402
 
-SOON = 1.0      # SPEC §1: another mount or lineagectl, within 1 second
+SOON = 1.0 * lt.TIME_SCALE  # SPEC §1: another mount or lineagectl, within 1 s
 # A mount reads the change feed every quarter of a second: before warming
 # its caches, a test waits this long so that no earlier change's
 # invalidation arrives after the warm reads (it would hide a stale read).

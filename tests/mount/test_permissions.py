@@ -314,7 +314,7 @@ class Revoking(PermissionTestCase):
                       ['read', it_path('base', 'base-2026-01') + '/status'],
                       ['readlink', 'buckets/base/channels/production']]
 
-    def assertClosed(self, m, limit=1.0):
+    def assertClosed(self, m, limit=1.0 * lt.TIME_SCALE):
         ok, waited = lt.wait_until(lambda: all(r == {'errno': 'EACCES'} for r in
                                                as_nobody(m, *self.reads)), limit, 0.05)
         self.assertTrue(ok, 'nobody still reads %s after %.1f s: %r'

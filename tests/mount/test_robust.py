@@ -389,7 +389,9 @@ class ConcurrencySmoke(MountTestCase):
 
     def test_two_mounts_and_lineagectl_lose_nothing(self):
         r = subprocess.run([sys.executable, CONCURRENCY, '--seconds', str(self.SECONDS),
-                            '--build', lt.BUILD], capture_output=True, text=True,
+                            '--build', lt.BUILD,
+                            '--visibility-limit', str(1.0 * lt.TIME_SCALE)],
+                           capture_output=True, text=True,
                            timeout=lt.TEST_TIMEOUT - 5)
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 0, 'scripts/stress/concurrency failed:\n' + out[-6000:])
