@@ -190,6 +190,14 @@ void        fs_inode_forget(fuse_ino_t ino, uint64_t n);
 bool        fs_inode_known(fuse_ino_t ino);
 size_t      fs_inode_count(void);
 fuse_ino_t *fs_inode_select(const bool *want, size_t *count);
+/* Was ino's content given to the kernel and not dropped since?  give:
+ * it is now (the kernel holds all of it).  false for an inode the kernel
+ * does not hold. */
+bool        fs_inode_given(fuse_ino_t ino, bool give);
+/* The kernel no longer holds ino's content: we told it to drop it, or it
+ * drops it itself (a write or truncate of a file, a change to a
+ * directory's entries). */
+void        fs_inode_dropped(fuse_ino_t ino);
 
 /* pending.c: files create(2) made that exist only once written.  Their
  * inodes carry ids from FS_PENDING_BASE up, which no row ever reaches. */
@@ -241,6 +249,12 @@ enum fs_req {
 	FS_R_COUNT
 };
 void fs_count(enum fs_req r);
+/* A READ, READLINK or READDIR(PLUS) of ino was answered.  asked: it
+ * asked for the content from its start, a refetch when the kernel had
+ * been given that content and never told to drop it; gave: the kernel
+ * now holds the whole of it (a listing: once it reached its end). */
+void fs_count_content(struct fs *fs, enum fs_req r, fuse_ino_t ino,
+    bool asked, bool gave);
 void fs_stats_render(struct lin_buf *out);
 
 /* ops.c */

@@ -5,6 +5,11 @@
  * no names and no data, so it costs a few bytes per cached inode however
  * large the registry; invalidation asks it which inodes are worth a
  * notification.
+ *
+ * One bit more per inode says that its content (file data, link target,
+ * listing) was given to the kernel and we have not told it to drop that
+ * since: a request for it again is the kernel's own doing (memory
+ * reclaim), which the request counters report apart from the rest.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -14,8 +19,11 @@
 
 struct slot {
 	fuse_ino_t ino;		/* 0: empty */
-	uint64_t   n;
+	uint64_t   n;		/* lookups, and GIVEN */
 };
+
+/* The content was given and not dropped since (never a lookup count). */
+#define GIVEN	(1ULL << 63)
 
 static struct {
 	pthread_mutex_t lock;
@@ -130,11 +138,38 @@ fs_inode_forget(fuse_ino_t ino, uint64_t n)
 
 	pthread_mutex_lock(&tab.lock);
 	if ((s = find(ino)) != NULL) {
-		if (s->n > n)
+		if ((s->n & ~GIVEN) > n)
 			s->n -= n;
 		else
 			erase((size_t)(s - tab.slot));
 	}
+	pthread_mutex_unlock(&tab.lock);
+}
+
+bool
+fs_inode_given(fuse_ino_t ino, bool give)
+{
+	struct slot *s;
+	bool was = false;
+
+	pthread_mutex_lock(&tab.lock);
+	if ((s = find(ino)) != NULL) {
+		was = (s->n & GIVEN) != 0;
+		if (give)
+			s->n |= GIVEN;
+	}
+	pthread_mutex_unlock(&tab.lock);
+	return was;
+}
+
+void
+fs_inode_dropped(fuse_ino_t ino)
+{
+	struct slot *s;
+
+	pthread_mutex_lock(&tab.lock);
+	if ((s = find(ino)) != NULL)
+		s->n &= ~GIVEN;
 	pthread_mutex_unlock(&tab.lock);
 }
 

@@ -144,6 +144,15 @@ collect(void *ctx, int kind, int64_t id, const char *name)
 	return 0;
 }
 
+/* Tell the kernel to drop ino's attributes (from offset -1) or its pages
+ * too (0), and the inode table that its content is no longer given. */
+static void
+kernel_drop(struct fs *fs, fuse_ino_t ino, off_t off)
+{
+	fs_inode_dropped(ino);
+	fuse_lowlevel_notify_inval_inode(fs->se, ino, off, 0);
+}
+
 /* Drop an inode's attributes and pages (only its attributes while a
  * write to it is in flight: its writer drops the pages after replying).
  * Under inval_lock, `notifying` tells a writer what the holder is on. */
@@ -155,10 +164,7 @@ notify_as(struct fs *fs, fuse_ino_t ino, bool holder)
 		return;
 	if (holder)
 		__atomic_store_n(&notifying, ino, __ATOMIC_SEQ_CST);
-	if (busy_has(ino, true))
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
-	else
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+	kernel_drop(fs, ino, busy_has(ino, true) ? -1 : 0);
 	if (holder)
 		__atomic_store_n(&notifying, 0, __ATOMIC_SEQ_CST);
 }
@@ -180,7 +186,7 @@ fs_inval_attr(struct fs *fs, fuse_ino_t ino)
 {
 	fs_rcache_drop(ino);
 	if (fs->se != NULL && fs_inode_known(ino))
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+		kernel_drop(fs, ino, -1);
 }
 
 void
@@ -210,7 +216,7 @@ fs_inval_unbusy(struct fs *fs, fuse_ino_t ino, bool write)
 	if (full && last) {
 		fs_rcache_drop(ino);
 		if (fs->se != NULL && fs_inode_known(ino))
-			fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+			kernel_drop(fs, ino, 0);
 	}
 	pthread_mutex_lock(&busy.lock);
 	pthread_cond_broadcast(&busy.done);

@@ -98,6 +98,24 @@ fs_count(enum fs_req r)
 	__atomic_add_fetch(&fs_counts[r], 1, __ATOMIC_RELAXED);
 }
 
+/* Of the requests for content, those for what the kernel was given and
+ * never told to drop: it dropped that itself (memory reclaim), which
+ * no invalidation of ours caused. */
+static unsigned long long fs_refetches[FS_R_COUNT];
+static const enum fs_req fs_content_reqs[] = { FS_R_READ, FS_R_READLINK,
+	FS_R_READDIR, FS_R_READDIRPLUS };
+
+void
+fs_count_content(struct fs *fs, enum fs_req r, fuse_ino_t ino, bool asked,
+    bool gave)
+{
+	/* With no caching (timeout 0) the kernel asks every time. */
+	if (fs->timeout <= 0 || !(asked || gave))
+		return;
+	if (fs_inode_given(ino, gave) && asked)
+		__atomic_add_fetch(&fs_refetches[r], 1, __ATOMIC_RELAXED);
+}
+
 void
 fs_stats_render(struct lin_buf *out)
 {
@@ -111,7 +129,15 @@ fs_stats_render(struct lin_buf *out)
 		total += n;
 		lin_buf_printf(out, " %s=%llu", fs_count_names[i], n);
 	}
-	lin_buf_printf(out, " total=%llu\n", total);
+	lin_buf_printf(out, " total=%llu", total);
+	for (size_t i = 0; i < sizeof(fs_content_reqs) /
+	    sizeof(fs_content_reqs[0]); i++) {
+		enum fs_req r = fs_content_reqs[i];
+
+		lin_buf_printf(out, " refetch_%s=%llu", fs_count_names[r],
+		    __atomic_load_n(&fs_refetches[r], __ATOMIC_RELAXED));
+	}
+	lin_buf_puts(out, "\n");
 }
 
 void
@@ -509,6 +535,8 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     struct fuse_file_info *fi)
 {
 	fs_count(FS_R_SETATTR);
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		fs_inode_dropped(ino);
 	enum nk k = ino_kind(ino);
 	int64_t id = ino_id(ino);
 	struct stat st;
@@ -581,10 +609,12 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 	else
 		rc = fs_nodes[ino_kind(ino)].readlink(o, ino_id(ino), &b);
 	END();
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -gone(rc));
-	else
+	} else {
 		fuse_reply_readlink(req, b.data ? b.data : "");
+		fs_count_content(o->fs, FS_R_READLINK, ino, true, true);
+	}
 	lin_buf_free(&b);
 	SETTLE_LATE();
 }
@@ -629,6 +659,8 @@ static void
 op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	fs_count(FS_R_MKDIR);
+	/* The kernel drops the listing it held of a directory it changes. */
+	fs_inode_dropped(parent);
 	enum nk ck;
 	int64_t cid;
 	int rc;
@@ -648,6 +680,7 @@ op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
     const char *name)
 {
 	fs_count(FS_R_SYMLINK);
+	fs_inode_dropped(parent);
 	enum nk ck;
 	int64_t cid;
 	int rc;
@@ -667,6 +700,7 @@ op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     dev_t rdev)
 {
 	fs_count(FS_R_MKNOD);
+	fs_inode_dropped(parent);
 	enum nk ck;
 	int64_t cid;
 	int rc;
@@ -714,6 +748,7 @@ static void
 op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	fs_count(FS_R_UNLINK);
+	fs_inode_dropped(parent);
 	node_remove(req, parent, name, "unlink");
 }
 
@@ -721,6 +756,7 @@ static void
 op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	fs_count(FS_R_RMDIR);
+	fs_inode_dropped(parent);
 	node_remove(req, parent, name, "rmdir");
 }
 
@@ -729,6 +765,8 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
     fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	fs_count(FS_R_RENAME);
+	fs_inode_dropped(parent);
+	fs_inode_dropped(newparent);
 	enum nk k = ino_kind(parent), ck;
 	int64_t cid;
 	int rc = 0;
@@ -870,6 +908,7 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     struct fuse_file_info *fi)
 {
 	fs_count(FS_R_CREATE);
+	fs_inode_dropped(parent);
 	struct fuse_entry_param ep;
 	struct handle *h;
 	enum nk ck;
@@ -969,10 +1008,13 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		lin_buf_init(&b);
 		rc = nd->pread(o, ino_id(ino), off, size, &b);
 		END();
-		if (rc)
+		if (rc) {
 			fuse_reply_err(req, -rc);
-		else
+		} else {
 			fuse_reply_buf(req, b.data, b.len);
+			fs_count_content(o->fs, FS_R_READ, ino, off == 0,
+			    off == 0);
+		}
 		lin_buf_free(&b);
 		SETTLE_LATE();
 		return;
@@ -999,10 +1041,14 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			rc = slice(&h->data, off, &size, &copy);
 	}
 	END();
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -gone(rc));
-	else
+	} else {
 		fuse_reply_buf(req, copy, size);
+		if (h == NULL)
+			fs_count_content(o->fs, FS_R_READ, ino, off == 0,
+			    off == 0);
+	}
 	free(copy);
 	SETTLE_LATE();
 }
@@ -1181,6 +1227,8 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
     off_t off, struct fuse_file_info *fi)
 {
 	fs_count(FS_R_WRITE);
+	/* The kernel writes through its pages, and truncates them. */
+	fs_inode_dropped(ino);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct fs *fs = req_fs(req);
 	pid_t pid = fuse_req_ctx(req)->pid;
@@ -1387,6 +1435,9 @@ full:
 	END();
 	fuse_reply_buf(req, d.buf, d.len);
 	free(d.buf);
+	/* The kernel holds the listing once it has read to its end. */
+	fs_count_content(o->fs, plus ? FS_R_READDIRPLUS : FS_R_READDIR, ino,
+	    off == 0, d.len == 0);
 }
 
 static void
