@@ -165,6 +165,18 @@ req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* Take the mount's lock; for a request that may change the registry,
+ * once no other process holds its write lock, so that while this one
+ * waits for another's transaction, the mount's other requests, and its
+ * ticker, do not wait behind it. */
+static void
+fs_lock(struct fs *fs, bool change)
+{
+	if (change && !fs->ro)
+		lin_reg_await_writer(fs->reg);
+	pthread_mutex_lock(&fs->lock);
+}
+
 /* A clear another process left waiting is made before anything of the
  * request can see the value.  A READ, READLINK or WRITE comes while the
  * kernel holds a page of its inode locked: `paged` names that inode, so
@@ -176,7 +188,7 @@ req_fs(fuse_req_t req)
 	    fuse_req_ctx(req)->pid, paged); \
 	(void)deferred_; \
 	fs_op_init(o, req_fs(req), req, change); \
-	pthread_mutex_lock(&o->fs->lock)
+	fs_lock(o->fs, change)
 #define BEGIN_PAGED(req, ino) \
 	fuse_ino_t paged_ = (fs_inval_busy(ino, false), ino); \
 	BEGIN_AS(req, false, ino)
@@ -1244,7 +1256,7 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		struct op op_, *o = &op_;
 
 		fs_op_init(o, fs, req, true);
-		pthread_mutex_lock(&fs->lock);
+		fs_lock(fs, true);
 		if (fs->ro)
 			rc = lin_errf(&o->err, EROFS, "the mount is read-only");
 		else if (h == NULL)

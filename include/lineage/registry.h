@@ -35,6 +35,16 @@ bool lin_reg_readonly(const struct lin_reg *r);
  * without a mount). */
 void lin_reg_set_mountpoint(struct lin_reg *r, const char *mountpoint);
 const char *lin_reg_mountpoint(const struct lin_reg *r);
+/*
+ * Wait (up to the busy timeout) until no other connection holds the
+ * registry's write lock, then return; at once when none does, and
+ * whatever the outcome, for the transaction that follows waits again
+ * if it must.  Safe to call from any thread while another uses r: a
+ * caller that serialises its use of r behind a lock of its own calls this
+ * before taking that lock, so that while it waits for another process,
+ * the other users of r do not wait behind it.
+ */
+void lin_reg_await_writer(struct lin_reg *r);
 /* The version of the SQLite library in use, for --version. */
 const char *lin_sqlite_version(void);
 /* Apply scheduled revocations whose time has come (rollback, events).

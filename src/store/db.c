@@ -6,7 +6,8 @@
  * Durability comes first: WAL with synchronous=FULL, so a write(2) that
  * returned success survives a crash of the daemon or the machine.  Several
  * processes (mounts, lineagectl) share one file; the busy timeout makes a
- * writer wait for another instead of failing.
+ * writer wait for another instead of failing, and lin_reg_await_writer
+ * lets a mount do that waiting before it takes its own lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +19,10 @@
 #include "store/schema.h"
 
 #define LIN_BUSY_TIMEOUT_MS 10000
+
+/* The calling thread's last lin_reg_await_writer gave up: its
+ * transaction has waited its time already and does not wait again. */
+static __thread bool lin_gate_gave_up;
 
 static const char *const lin_pragmas[] = {
 	"PRAGMA journal_mode = WAL",
@@ -176,10 +181,18 @@ lin_tx_begin(struct lin_reg *r, struct lin_err *e)
 {
 	if (r->flags & LIN_OPEN_RDONLY)
 		return lin_errf(e, EROFS, "the registry is mounted read-only");
+	bool waited = lin_gate_gave_up;
+	int rc;
+
 	if (r->tx_depth++ > 0)
 		return 0;
-	if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	lin_gate_gave_up = false;
+	if (waited)
+		sqlite3_busy_timeout(r->db, 0);
+	rc = sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (waited)
+		sqlite3_busy_timeout(r->db, LIN_BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK) {
 		r->tx_depth = 0;
 		return lin_db_err(r, e);
 	}
@@ -301,12 +314,19 @@ lin_reg_open(const char *path, int flags, struct lin_reg **out,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return lin_errf(e, ENOMEM, "out of memory");
 	r->flags = flags;
+	pthread_mutex_init(&r->gate_lock, NULL);
 	pthread_once(&lin_sqlite_once, lin_sqlite_setup);
 	/* The file is opened read-write even for a read-only mount: WAL
 	 * readers need the shared-memory index; EROFS comes from the engine. */
 	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		rc = lin_db_err(r, e);
+		goto fail;
+	}
+	/* SQLite's absolute name of the file, for the gate's connection:
+	 * the daemon changes directory once in the background. */
+	if ((r->path = strdup(sqlite3_db_filename(r->db, "main"))) == NULL) {
+		rc = lin_errf(e, ENOMEM, "out of memory");
 		goto fail;
 	}
 	sqlite3_busy_timeout(r->db, LIN_BUSY_TIMEOUT_MS);
@@ -326,10 +346,43 @@ fail:
 }
 
 void
+lin_reg_await_writer(struct lin_reg *r)
+{
+	lin_gate_gave_up = false;
+	if (r->flags & LIN_OPEN_RDONLY)
+		return;
+	pthread_mutex_lock(&r->gate_lock);
+	if (r->gate == NULL) {
+		if (sqlite3_open_v2(r->path, &r->gate, SQLITE_OPEN_READWRITE |
+		    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			sqlite3_close(r->gate);
+			r->gate = NULL;
+		} else {
+			sqlite3_busy_timeout(r->gate, LIN_BUSY_TIMEOUT_MS);
+		}
+	}
+	/* Taking the write lock and letting it go at once: the WAL's lock,
+	 * no page read or written. */
+	if (r->gate != NULL) {
+		int rc = sqlite3_exec(r->gate, "BEGIN IMMEDIATE", NULL, NULL,
+		    NULL);
+
+		if (rc == SQLITE_OK)
+			sqlite3_exec(r->gate, "ROLLBACK", NULL, NULL, NULL);
+		else
+			lin_gate_gave_up = (rc & 0xff) == SQLITE_BUSY;
+	}
+	pthread_mutex_unlock(&r->gate_lock);
+}
+
+void
 lin_reg_close(struct lin_reg *r)
 {
 	if (r == NULL)
 		return;
+	sqlite3_close(r->gate);
+	pthread_mutex_destroy(&r->gate_lock);
+	free(r->path);
 	for (size_t i = 0; i < LIN_STMT_CACHE; i++)
 		if (r->cache[i].stmt)
 			sqlite3_finalize(r->cache[i].stmt);

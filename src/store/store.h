@@ -4,11 +4,12 @@
  * transactions, the events appender and a few row readers.
  *
  * A struct lin_reg is used by one thread at a time (the mount serialises
- * its calls).  All SQL of the engine lives under src/store/.
+ * its calls), but for lin_reg_await_writer, which any thread may call.  All SQL of the engine lives under src/store/.
  */
 #ifndef LINEAGE_STORE_H
 #define LINEAGE_STORE_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include "lineage/lineage.h"
 
@@ -22,6 +23,11 @@ struct lin_reg {
 	sqlite3     *db;
 	int          flags;
 	int          tx_depth;       /* nesting of lin_tx_begin */
+	char        *path;
+	/* lin_reg_await_writer's own connection, opened on first use, and
+	 * the lock that lets it run beside the thread using db. */
+	pthread_mutex_t gate_lock;
+	sqlite3     *gate;
 	char        *mountpoint;
 	struct {
 		const char   *sql;   /* key: the address of a static string */

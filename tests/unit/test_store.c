@@ -1,0 +1,149 @@
+/*
+ * test_store.c — unit tests for the registry file itself (src/store/db.c):
+ * waiting for another process's write lock with lin_reg_await_writer,
+ * which a mount calls before taking its own lock.  The other process is
+ * played by a second SQLite connection holding BEGIN IMMEDIATE for a while
+ * in a thread of its own.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <time.h>
+
+#include "regfix.h"
+
+struct holder {
+	const char *path;
+	int         hold_ms;
+	pthread_t   thread;
+	sqlite3    *db;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *
+hold_run(void *arg)
+{
+	struct holder *h = arg;
+
+	usleep((useconds_t)h->hold_ms * 1000);
+	sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	return NULL;
+}
+
+/* Take the registry's write lock now; let it go hold_ms from now. */
+static void
+hold_start(struct holder *h, const char *path, int hold_ms)
+{
+	h->path = path;
+	h->hold_ms = hold_ms;
+	ck_assert_int_eq(sqlite3_open(path, &h->db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(pthread_create(&h->thread, NULL, hold_run, h), 0);
+}
+
+static void
+hold_end(struct holder *h)
+{
+	pthread_join(h->thread, NULL);
+	sqlite3_close(h->db);
+}
+
+START_TEST(await_free_is_at_once)
+{
+	double t0 = now_s();
+
+	lin_reg_await_writer(R);
+	lin_reg_await_writer(R);
+	ck_assert_msg(now_s() - t0 < 0.5, "await took %.3f s with no writer",
+	    now_s() - t0);
+	/* and the registry still takes changes */
+	ck_assert_int_gt(fx_bucket("base"), 0);
+}
+END_TEST
+
+START_TEST(await_waits_for_the_writer)
+{
+	struct holder h;
+	double t0;
+
+	hold_start(&h, regpath, 400);
+	t0 = now_s();
+	lin_reg_await_writer(R);
+	ck_assert_msg(now_s() - t0 >= 0.3, "await returned after %.3f s "
+	    "while another held the lock for 0.4 s", now_s() - t0);
+	hold_end(&h);
+	ck_assert_int_gt(fx_bucket("base"), 0);
+}
+END_TEST
+
+/* Opened by a relative name, the registry is still found after the
+ * process changes directory (as the daemon does in the background). */
+START_TEST(await_after_chdir)
+{
+	struct lin_reg *r2;
+	struct holder h;
+	char cwd[256];
+	double t0;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir("/tmp"), 0);
+	ck_assert_msg(lin_reg_open(regpath + strlen("/tmp/"), 0, &r2, &E) ==
+	    0, "open: %s", E.msg);
+	ck_assert_int_eq(chdir("/"), 0);
+	hold_start(&h, regpath, 400);
+	t0 = now_s();
+	lin_reg_await_writer(r2);
+	ck_assert_msg(now_s() - t0 >= 0.3, "await returned after %.3f s: "
+	    "it did not find the registry", now_s() - t0);
+	hold_end(&h);
+	lin_reg_close(r2);
+	ck_assert_int_eq(chdir(cwd), 0);
+}
+END_TEST
+
+/* A read-only registry never writes, so it never waits. */
+START_TEST(await_read_only_is_at_once)
+{
+	struct lin_reg *ro;
+	struct holder h;
+	double t0;
+
+	ck_assert_int_eq(lin_reg_open(regpath, LIN_OPEN_RDONLY, &ro, &E), 0);
+	hold_start(&h, regpath, 400);
+	t0 = now_s();
+	lin_reg_await_writer(ro);
+	ck_assert_msg(now_s() - t0 < 0.2, "a read-only registry waited %.3f s",
+	    now_s() - t0);
+	hold_end(&h);
+	lin_reg_close(ro);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("await_writer");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_add_test(tc, await_free_is_at_once);
+	tcase_add_test(tc, await_waits_for_the_writer);
+	tcase_add_test(tc, await_after_chdir);
+	tcase_add_test(tc, await_read_only_is_at_once);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
