@@ -64,10 +64,11 @@ class BenchSmoke(unittest.TestCase):
                              r'[\d.]+ m?s +[\d.]+x +[\d.]+x +[\d.]+x +\d+'
                              % fs)
         # the daemon's counters for each lineagefs walk: a total, and the
-        # settled walk's is a number (0 when every cache holds)
+        # settled walk's is a number (0 when every cache holds), followed
+        # by how many of them were refetches when there were any
         walk_row = re.search(r'(?m)^lineagefs +[\d.]+ m?s .*$', text).group(0)
         self.assertRegex(walk_row, r' \d+ \(readdirplus \d+')
-        self.assertRegex(walk_row, r' \d+ \((-|[a-z]+ \d+[^)]*)\)$')
+        self.assertRegex(walk_row, r' \d+ \((-|[a-z]+ \d+[^)]*)\)(; \d+ refetched)?$')
         for r in ('lineagefs, writing', 'lineagefs, no writer', 'tmpfs'):
             # ops/s, p50, p99
             self.assertRegex(text, r'(?m)^%s +\d+ +[\d.]+ ms +[\d.]+ ms' % r)
