@@ -1,7 +1,8 @@
 /*
  * test_store.c — unit tests for the registry file itself (src/store/db.c):
  * waiting for another process's write lock with lin_reg_await_writer,
- * which a mount calls before taking its own lock.  The other process is
+ * which a mount calls before taking its own lock, and the statement
+ * profile that LINEAGE_SQL_PROFILE asks for.  The other process is
  * played by a second SQLite connection holding BEGIN IMMEDIATE for a while
  * in a thread of its own.
  */
@@ -127,11 +128,56 @@ START_TEST(await_read_only_is_at_once)
 }
 END_TEST
 
+/* LINEAGE_SQL_PROFILE=0 prints every statement a change ran, with its
+ * time; unset, nothing. */
+static size_t
+profiled(const char *value, char *out, size_t size)
+{
+	struct lin_reg *r;
+	char path[] = "/tmp/lineage-unit-profile-XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	if (value)
+		setenv("LINEAGE_SQL_PROFILE", value, 1);
+	else
+		unsetenv("LINEAGE_SQL_PROFILE");
+	dup2(fd, 2);
+	ck_assert_int_eq(lin_reg_open(regpath, 0, &r, &E), 0);
+	ck_assert_int_eq(lin_bucket_create(r, &A, value ? "profiled" :
+	    "quiet", 0755, NULL, &E), 0);
+	lin_reg_close(r);
+	dup2(saved, 2);
+	close(saved);
+	unsetenv("LINEAGE_SQL_PROFILE");
+	n = pread(fd, out, size - 1, 0);
+	ck_assert_int_ge(n, 0);
+	out[n] = '\0';
+	close(fd);
+	unlink(path);
+	return (size_t)n;
+}
+
+START_TEST(sql_profile_on_request)
+{
+	static char out[1 << 16];
+
+	ck_assert_uint_eq(profiled(NULL, out, sizeof(out)), 0);
+	profiled("0", out, sizeof(out));
+	ck_assert_msg(strstr(out, "lineage: sql ") != NULL, "no profile: %s",
+	    out);
+	ck_assert_msg(strstr(out, "INSERT INTO buckets") != NULL, "the "
+	    "bucket's insert is not in the profile: %s", out);
+	ck_assert_msg(strstr(out, " steps ") != NULL, "%s", out);
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("await_writer");
+	TCase *tc = tcase_create("store");
 	SRunner *sr;
 	int failed;
 
@@ -140,6 +186,7 @@ main(void)
 	tcase_add_test(tc, await_waits_for_the_writer);
 	tcase_add_test(tc, await_after_chdir);
 	tcase_add_test(tc, await_read_only_is_at_once);
+	tcase_add_test(tc, sql_profile_on_request);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
