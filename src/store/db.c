@@ -14,11 +14,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/store.h"
 #include "store/schema.h"
 
 #define LIN_BUSY_TIMEOUT_MS 10000
+
+static int64_t
+lin_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* The calling thread's last lin_reg_await_writer gave up: its
  * transaction has waited its time already and does not wait again. */
@@ -381,6 +391,17 @@ lin_reg_await_writer(struct lin_reg *r)
 	if (r->flags & LIN_OPEN_RDONLY)
 		return;
 	pthread_mutex_lock(&r->gate_lock);
+	/* Another process that kept the lock for a whole timeout is not
+	 * waited for again until a timeout has passed: requests that need no
+	 * transaction (the pieces of an import) go on, and those that do
+	 * fail at once if the lock is still held. */
+	if (r->gate_gave_up_ms != 0 &&
+	    lin_mono_ms() - r->gate_gave_up_ms < LIN_BUSY_TIMEOUT_MS) {
+		lin_gate_gave_up = true;
+		pthread_mutex_unlock(&r->gate_lock);
+		return;
+	}
+	r->gate_gave_up_ms = 0;
 	if (r->gate == NULL) {
 		if (sqlite3_open_v2(r->path, &r->gate, SQLITE_OPEN_READWRITE |
 		    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -398,8 +419,10 @@ lin_reg_await_writer(struct lin_reg *r)
 
 		if (rc == SQLITE_OK)
 			sqlite3_exec(r->gate, "ROLLBACK", NULL, NULL, NULL);
-		else
-			lin_gate_gave_up = (rc & 0xff) == SQLITE_BUSY;
+		else if ((rc & 0xff) == SQLITE_BUSY) {
+			lin_gate_gave_up = true;
+			r->gate_gave_up_ms = lin_mono_ms();
+		}
 	}
 	pthread_mutex_unlock(&r->gate_lock);
 }

@@ -28,6 +28,7 @@ struct lin_reg {
 	 * the lock that lets it run beside the thread using db. */
 	pthread_mutex_t gate_lock;
 	sqlite3     *gate;
+	int64_t      gate_gave_up_ms; /* when it last timed out (monotonic) */
 	char        *mountpoint;
 	struct {
 		const char   *sql;   /* key: the address of a static string */

@@ -57,6 +57,12 @@ hold_end(struct holder *h)
 	sqlite3_close(h->db);
 }
 
+static int
+fx_bucket_try(const char *name)
+{
+	return lin_bucket_create(R, &A, name, 0755, NULL, &E);
+}
+
 START_TEST(await_free_is_at_once)
 {
 	double t0 = now_s();
@@ -128,6 +134,34 @@ START_TEST(await_read_only_is_at_once)
 }
 END_TEST
 
+/* A lock held past the whole timeout: the wait gives up once, the change
+ * that follows fails with EBUSY at once instead of waiting a second
+ * timeout, and so does the next one, without waiting again. */
+START_TEST(await_gives_up_once)
+{
+	struct holder h;
+	double t0, waited;
+	int rc;
+
+	hold_start(&h, regpath, 12500);
+	t0 = now_s();
+	lin_reg_await_writer(R);
+	waited = now_s() - t0;
+	ck_assert_msg(waited >= 9.5 && waited < 11.5, "the wait took %.3f s, "
+	    "not the 10 s timeout", waited);
+	t0 = now_s();
+	rc = fx_bucket_try("late");
+	ck_assert_int_eq(rc, -EBUSY);
+	lin_reg_await_writer(R);
+	ck_assert_int_eq(fx_bucket_try("later"), -EBUSY);
+	ck_assert_msg(now_s() - t0 < 1.0, "after giving up, two changes "
+	    "took %.3f s", now_s() - t0);
+	hold_end(&h);
+	lin_reg_await_writer(R);
+	ck_assert_int_eq(fx_bucket_try("free"), 0);
+}
+END_TEST
+
 /* LINEAGE_SQL_PROFILE=0 prints every statement a change ran, with its
  * time; unset, nothing. */
 static size_t
@@ -187,6 +221,8 @@ main(void)
 	tcase_add_test(tc, await_after_chdir);
 	tcase_add_test(tc, await_read_only_is_at_once);
 	tcase_add_test(tc, sql_profile_on_request);
+	tcase_add_test(tc, await_gives_up_once);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
