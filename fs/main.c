@@ -161,6 +161,7 @@ static void *
 ticker(void *arg)
 {
 	struct fs *fs = arg;
+	int64_t due = 0;
 
 	while (!ticker_stop) {
 		struct lin_err e = { 0 };
@@ -170,8 +171,10 @@ ticker(void *arg)
 			stats_wanted = 0;
 			stats_print();
 		}
-		int64_t due;
-
+		/* A revocation falling due is a write: wait for another
+		 * process's outside the mount's lock, as requests do. */
+		if (!fs->ro && due > 0 && due <= lin_now())
+			lin_reg_await_writer(fs->reg);
 		pthread_mutex_lock(&fs->lock);
 		if (lin_reg_tick(fs->reg, &e) < 0)
 			fprintf(stderr, "lineagefs: scheduled revocations: "
