@@ -333,8 +333,13 @@ channel_withdraw_fresh(struct lin_reg *r, int64_t bucket_id,
 	st = lin_sql(r, "SELECT seq, line FROM events ORDER BY seq DESC "
 	    "LIMIT 1");
 	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *line = lin_col_text(st, 1);
+		const char *nl = strchr(line, '\n');
+
+		/* one line (a row of a set-based append holds many) */
 		seq = sqlite3_column_int64(st, 0);
-		fresh = strstr(lin_col_text(st, 1), want.data) != NULL;
+		fresh = strstr(line, want.data) != NULL && nl != NULL &&
+		    nl[1] == '\0';
 	}
 	sqlite3_reset(st);
 	lin_buf_free(&want);

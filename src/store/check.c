@@ -131,20 +131,26 @@ static const char *const lin_checks[] = {
 	" WHERE i.completed <> 0 AND NOT EXISTS (SELECT 1 FROM artifacts a"
 	" WHERE a.build_id = d.id AND a.external_id <> '') ORDER BY d.id",
 
-	/* SPEC §8: the log is its lines end to end, each naming its seq. */
+	/* SPEC §8: the log is its lines end to end, numbered from 1.  A row
+	 * holds whole lines, seq being its last one's: its first line names
+	 * the seq after the previous row's. */
 	"SELECT 'events: seq ' || seq || CASE"
 	" WHEN off <> coalesce(prev_end, 0) THEN ' starts at byte ' || off"
 	" || ' but the previous line ends at ' || coalesce(prev_end, 0)"
 	" WHEN substr(line, -1) <> char(10)"
 	" THEN ' does not end with a newline'"
-	" WHEN instr(substr(line, 1, length(line) - 1), char(10)) > 0"
-	" THEN ' holds more than one line'"
-	" ELSE ' does not say seq=' || seq END"
-	" FROM (SELECT seq, off, line, lag(off + length(CAST(line AS BLOB)))"
-	" OVER (ORDER BY seq) AS prev_end FROM events)"
+	" WHEN substr(line, 1, instr(line, char(10))) NOT LIKE"
+	" '% seq=' || first || ' %'"
+	" THEN ' does not begin with the line seq=' || first"
+	" ELSE ' holds ' || (length(line) - length(replace(line, char(10), '')))"
+	" || ' lines for seq=' || first || ' to ' || seq END"
+	" FROM (SELECT seq, off, line, coalesce(lag(seq) OVER w, 0) + 1 AS first,"
+	" lag(off + length(CAST(line AS BLOB))) OVER w AS prev_end FROM events"
+	" WINDOW w AS (ORDER BY seq))"
 	" WHERE off <> coalesce(prev_end, 0) OR substr(line, -1) <> char(10)"
-	" OR instr(substr(line, 1, length(line) - 1), char(10)) > 0"
-	" OR line NOT LIKE '% seq=' || seq || ' %'"
+	" OR substr(line, 1, instr(line, char(10))) NOT LIKE"
+	" '% seq=' || first || ' %'"
+	" OR seq - first + 1 <> length(line) - length(replace(line, char(10), ''))"
 	" ORDER BY seq",
 	NULL,
 };

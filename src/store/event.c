@@ -74,6 +74,23 @@ lin_ev_tail(struct lin_reg *r, int64_t *next_seq, int64_t *next_off,
 	return 0;
 }
 
+/* Store a row of whole lines, `seq` being the last one's. */
+static int
+ev_insert(struct lin_reg *r, int64_t seq, int64_t at, int64_t off,
+    const struct lin_buf *lines, struct lin_err *e)
+{
+	sqlite3_stmt *st = lin_sql(r, "INSERT INTO events (seq, at, off, line) "
+	    "VALUES (?, ?, ?, ?)");
+
+	if (st == NULL)
+		return lin_db_err(r, e);
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_int64(st, 3, off);
+	sqlite3_bind_text(st, 4, lines->data, (int)lines->len, SQLITE_STATIC);
+	return lin_exec_stmt(r, st, e);
+}
+
 int
 lin_ev_commit(struct lin_reg *r, struct lin_buf *b, int64_t at,
     struct lin_err *e)
@@ -81,7 +98,6 @@ lin_ev_commit(struct lin_reg *r, struct lin_buf *b, int64_t at,
 	char t[LIN_TIME_MAX];
 	struct lin_buf line;
 	int64_t seq, off;
-	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = lin_ev_tail(r, &seq, &off, e)))
@@ -89,36 +105,22 @@ lin_ev_commit(struct lin_reg *r, struct lin_buf *b, int64_t at,
 	lin_time_format(at, t);
 	lin_buf_init(&line);
 	lin_buf_printf(&line, "%s seq=%lld %s\n", t, (long long)seq, b->data);
-	st = lin_sql(r, "INSERT INTO events (seq, at, off, line) "
-	    "VALUES (?, ?, ?, ?)");
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_int64(st, 2, at);
-	sqlite3_bind_int64(st, 3, off);
-	sqlite3_bind_text(st, 4, line.data, (int)line.len, SQLITE_STATIC);
-	rc = lin_exec_stmt(r, st, e);
+	rc = ev_insert(r, seq, at, off, &line, e);
 	lin_buf_free(&line);
 	return rc;
 }
 
-/* The digits written counting from 1 to m (LIN_EV_DIGITS, in C). */
-static int64_t
-ev_digits(int64_t m)
-{
-	int64_t d = 1, ones = 1;
-
-	for (int64_t p = 10; p <= m; p *= 10) {
-		d++;
-		ones = ones * 10 + 1;
-	}
-	return d * (m + 1) - ones;
-}
+/* The bytes of lines an `events` row holds at most, past its first line:
+ * big enough that a cascade is a few hundred rows, small enough that a
+ * read(2) of the file copies little it does not return. */
+#define EV_ROW_BYTES 32768
 
 int
 lin_ev_rows(struct lin_reg *r, sqlite3_stmt *st, int64_t at,
     const struct lin_buf *tail, struct lin_err *e)
 {
 	char t[LIN_TIME_MAX];
-	struct lin_buf head;
+	struct lin_buf rows;
 	int64_t seq, off;
 	int rc;
 
@@ -130,17 +132,27 @@ lin_ev_rows(struct lin_reg *r, sqlite3_stmt *st, int64_t at,
 		return rc;
 	}
 	lin_time_format(at, t);
-	lin_buf_init(&head);
-	/* as lin_ev_commit writes it */
-	lin_buf_printf(&head, "%s seq=", t);
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_int64(st, 2, at);
-	sqlite3_bind_int64(st, 3, off - ev_digits(seq - 1));
-	sqlite3_bind_text(st, 4, head.data, (int)head.len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, tail->data, (int)tail->len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (int64_t)(head.len + 1 + tail->len));
-	rc = lin_exec_stmt(r, st, e);
-	lin_buf_free(&head);
+	lin_buf_init(&rows);
+	while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* as lin_ev_commit writes it */
+		lin_buf_printf(&rows, "%s seq=%lld ", t, (long long)seq++);
+		lin_buf_add(&rows, sqlite3_column_text(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0));
+		lin_buf_add(&rows, tail->data, tail->len);
+		rc = 0;
+		if (rows.len >= EV_ROW_BYTES) {
+			rc = ev_insert(r, seq - 1, at, off, &rows, e);
+			off += (int64_t)rows.len;
+			lin_buf_reset(&rows);
+		}
+	}
+	if (rc == SQLITE_DONE)
+		rc = rows.len ? ev_insert(r, seq - 1, at, off, &rows, e) : 0;
+	else if (rc > 0)
+		rc = lin_db_err(r, e);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	lin_buf_free(&rows);
 	return rc;
 }
 

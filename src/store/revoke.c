@@ -165,10 +165,10 @@ rev_path(struct lin_reg *r, int64_t id, struct lin_buf *out)
  * Set-based events (LIN_EV_ROWS): one line per revocations row v that the
  * filter selects, in row order:
  *     TIME seq=N action=A bucket=B iteration=FP version=vN TAIL
- * ?7 is "action=A bucket=", ?8 to ?10 the filter's.
+ * ?1 is "action=A bucket=", ?2 to ?4 the filter's.
  */
 #define REV_EV_INSERT(filter) LIN_EV_ROWS("v.id", \
-	"?7 || b.name || ' iteration=' || i.fingerprint || ' version=v' || " \
+	"?1 || b.name || ' iteration=' || i.fingerprint || ' version=v' || " \
 	"CAST(i.version AS TEXT)", "revocations v JOIN iterations i ON " \
 	"i.id = v.iteration_id JOIN buckets b ON b.id = i.bucket_id WHERE " \
 	filter)
@@ -186,28 +186,28 @@ rev_path(struct lin_reg *r, int64_t id, struct lin_buf *out)
 	v ".origin_id IS NULL) AND (w.at < " v ".at OR (w.at = " v ".at " \
 	"AND w.id < " v ".id)))))"
 
-/* Rows of origin ?8 newer than row ?10 that are now the ones in force. */
+/* Rows of origin ?2 newer than row ?4 that are now the ones in force. */
 static const char rev_ev_new_sql[] = REV_EV_INSERT(
-    "v.origin_id = ?8 AND v.id > ?10 AND " REV_IN_FORCE("v"));
+    "v.origin_id = ?2 AND v.id > ?4 AND " REV_IN_FORCE("v"));
 
 /*
  * Rows in force that are about to go (restore, prune) and leave their
- * iteration not revoked at ?9.  Such a row is inherited, so no explicit
+ * iteration not revoked at ?3.  Such a row is inherited, so no explicit
  * row is there to outrank what remains, and the iteration stays revoked
  * exactly when another remaining copy is due: KEPT(w) says which remain.
  */
 #define REV_GOING(kept) \
 	" AND " REV_IN_FORCE("v") " AND NOT EXISTS (SELECT 1 FROM " \
 	"revocations w WHERE w.iteration_id = v.iteration_id AND w.id <> v.id" \
-	" AND w.at <= ?9 AND " kept ")"
+	" AND w.at <= ?3 AND " kept ")"
 
-/* Restoring iteration ?8 removes its explicit rows and their copies. */
+/* Restoring iteration ?2 removes its explicit rows and their copies. */
 #define REV_EXPLICIT_OF(x) \
 	"(SELECT x.id FROM revocations x WHERE x.iteration_id = " x \
 	" AND x.origin_id IS NULL)"
 static const char rev_ev_restore_sql[] = REV_EV_INSERT(
-    "v.origin_id IN " REV_EXPLICIT_OF("?8")
-    REV_GOING("w.origin_id NOT IN " REV_EXPLICIT_OF("?8")));
+    "v.origin_id IN " REV_EXPLICIT_OF("?2")
+    REV_GOING("w.origin_id NOT IN " REV_EXPLICIT_OF("?2")));
 
 /* The descendants of iteration X, by a walk down the links. */
 #define REV_REACH(x) \
@@ -215,16 +215,16 @@ static const char rev_ev_restore_sql[] = REV_EV_INSERT(
 	"WHERE l.parent_id = " x " UNION SELECT l.child_id FROM d " \
 	"JOIN links l ON l.parent_id = d.id) SELECT id FROM d"
 
-/* Pruning removes the copies of origin ?8 on iterations that no longer
- * descend from its iteration ?10. */
+/* Pruning removes the copies of origin ?2 on iterations that no longer
+ * descend from its iteration ?4. */
 static const char rev_ev_prune_sql[] = REV_EV_INSERT(
-    "v.origin_id = ?8 AND v.iteration_id NOT IN (" REV_REACH("?10") ")"
-    REV_GOING("w.origin_id <> ?8"));
+    "v.origin_id = ?2 AND v.iteration_id NOT IN (" REV_REACH("?4") ")"
+    REV_GOING("w.origin_id <> ?2"));
 
 static int
 rev_ev_rows(struct lin_reg *r, const char *sql, const char *action,
-    int64_t at, const struct lin_buf *tail, int64_t p8, int64_t p9,
-    int64_t p10, struct lin_err *e)
+    int64_t at, const struct lin_buf *tail, int64_t p2, int64_t p3,
+    int64_t p4, struct lin_err *e)
 {
 	sqlite3_stmt *st = lin_sql(r, sql);
 	struct lin_buf act;
@@ -235,14 +235,14 @@ rev_ev_rows(struct lin_reg *r, const char *sql, const char *action,
 	lin_buf_init(&act);
 	/* as lin_ev_start + lin_ev_kv("bucket") write */
 	lin_buf_printf(&act, "action=%s bucket=", action);
-	sqlite3_bind_text(st, 7, act.data, (int)act.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, act.data, (int)act.len, SQLITE_STATIC);
 	n = sqlite3_bind_parameter_count(st);
-	if (n >= 8)
-		sqlite3_bind_int64(st, 8, p8);
-	if (n >= 9)
-		sqlite3_bind_int64(st, 9, p9);
-	if (n >= 10)
-		sqlite3_bind_int64(st, 10, p10);
+	if (n >= 2)
+		sqlite3_bind_int64(st, 2, p2);
+	if (n >= 3)
+		sqlite3_bind_int64(st, 3, p3);
+	if (n >= 4)
+		sqlite3_bind_int64(st, 4, p4);
 	rc = lin_ev_rows(r, st, at, tail, e);
 	lin_buf_free(&act);
 	return rc;
@@ -413,7 +413,7 @@ static const char rev_rollback_history_sql[] =
 	"c.name = a.channel WHERE a.id > ?1"
 
 /* One assign or unassign line per move, as lin_channel_record writes it;
- * the parameters of the source start at ?7 for LIN_EV_ROWS. */
+ * the parameters of the source start at ?1 for LIN_EV_ROWS. */
 static const char rev_rollback_events_sql[] = LIN_EV_ROWS("a.id",
     "CASE WHEN a.iteration_id IS NULL THEN 'action=unassign' ELSE "
     "'action=assign' END || ' bucket=' || b.name || ' channel=' || "
@@ -422,7 +422,7 @@ static const char rev_rollback_events_sql[] = LIN_EV_ROWS("a.id",
     "assignments a JOIN channels c ON c.bucket_id = a.bucket_id AND "
     "c.name = a.channel JOIN buckets b ON b.id = a.bucket_id JOIN "
     "iterations f ON f.id = c.iteration_id LEFT JOIN iterations t ON "
-    "t.id = a.iteration_id WHERE a.id > ?7");
+    "t.id = a.iteration_id WHERE a.id > ?1");
 
 /* Each statement of the rollback after the history rows, ?1 being the
  * history's last id before them, ?2 now, ?3 and ?4 change kinds. */
@@ -480,7 +480,7 @@ rev_rollback(struct lin_reg *r, const struct rev_row *o, int64_t now,
 	lin_buf_puts(&tail, "\n");
 	st = lin_sql(r, rev_rollback_events_sql);
 	if (st != NULL)
-		sqlite3_bind_int64(st, 7, before);
+		sqlite3_bind_int64(st, 1, before);
 	rc = lin_ev_rows(r, st, now, &tail, e);
 	lin_buf_free(&tail);
 	for (size_t i = 0; rc == 0 && rev_rollback_sql[i] != NULL; i++) {

@@ -84,38 +84,20 @@ int  lin_ev_tail(struct lin_reg *r, int64_t *next_seq, int64_t *next_off,
     struct lin_err *e);
 
 /*
- * Set-based appends: LIN_EV_ROWS(key, body, src) is one INSERT that adds a
- * line per row of src (a FROM clause with its joins and WHERE), in the
- * order of key, each exactly as lin_ev_commit would write it:
+ * Set-based appends: LIN_EV_ROWS(key, body, src) selects a line's BODY
+ * ("action=A field=value ...", an SQL expression) per row of src (a FROM
+ * clause with its joins and WHERE), in the order of key; lin_ev_rows
+ * writes each as lin_ev_commit would:
  *     TIME seq=N BODY TAIL
- * BODY ("action=A field=value ...") is an SQL expression of ASCII text
- * (names, numbers, literals), so its character length is its byte length;
- * TAIL, the fields that are the same on every line and the newline, comes
- * from C.  A line's byte offset is the sum of the lengths before it, taken
- * in the one window pass that numbers the rows: the constant parts are a
- * multiple of the row number, the bodies a running SUM, and the digits of
- * the sequence numbers a closed form, LIN_EV_DIGITS(m) being the number of
- * digits written counting from 1 to m:
- *     d * (m + 1) - (10^d - 1) / 9,   d = the digits of m,
- * where (10^d - 1) / 9 is d ones.
- *
- * ?1 to ?6 are lin_ev_rows's (first seq, time, first offset less the digits
- * before it, "TIME seq=", TAIL, the bytes of a line's constant parts); the
- * parameters of src start at ?7, bound by the caller.
+ * TAIL being the fields that are the same on every line, and the newline.
+ * The parameters of src are bound by the caller, from ?1.
  */
-#define LIN_EV_DIGITS(m) \
-	"(LENGTH(CAST(" m " AS TEXT)) * (" m " + 1) - CAST(SUBSTR(" \
-	"'1111111111111111111', 1, LENGTH(CAST(" m " AS TEXT))) AS BIGINT))"
 #define LIN_EV_ROWS(key, body, src) \
-	"INSERT INTO events (seq, at, off, line) " \
-	"SELECT ?1 + n - 1, ?2, ?3 + (n - 1) * ?6 + cum - len + " \
-	LIN_EV_DIGITS("(?1 + n - 2)") ", ?4 || CAST(?1 + n - 1 AS TEXT) || " \
-	"' ' || body || ?5 FROM (SELECT ROW_NUMBER() OVER win AS n, " \
-	"SUM(LENGTH(s.body)) OVER win AS cum, LENGTH(s.body) AS len, " \
-	"s.body AS body FROM (SELECT " key " AS k, " body " AS body FROM " \
-	src ") s WINDOW win AS (ORDER BY s.k ROWS UNBOUNDED PRECEDING)) q"
-/* Run a statement of LIN_EV_ROWS whose own parameters are bound: its lines
- * at time `at`, each ending in tail. */
+	"SELECT " body " FROM " src " ORDER BY " key
+/* Append the lines of a statement of LIN_EV_ROWS whose parameters are
+ * bound, at time `at`, each ending in tail.  They go in rows of many lines
+ * (an `events` row holds whole lines, `seq` being its last line's), so
+ * that a cascade's 100k lines are a few hundred inserts. */
 int  lin_ev_rows(struct lin_reg *r, sqlite3_stmt *st, int64_t at,
     const struct lin_buf *tail, struct lin_err *e);
 

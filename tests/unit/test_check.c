@@ -202,7 +202,10 @@ static const struct {
 	    "events: seq 3 starts at byte" },
 	{ "an event naming another seq", "UPDATE events SET line = "
 	    "replace(line, ' seq=2 ', ' seq=9 ') WHERE seq = 2",
-	    "events: seq 2 does not say seq=2" },
+	    "events: seq 2 does not begin with the line seq=2" },
+	{ "an event row with a line too many", "UPDATE events SET line = "
+	    "line || line WHERE seq = 2",
+	    "events: seq 2 holds 2 lines for seq=2 to 2" },
 	{ "an event without its newline", "UPDATE events SET line = "
 	    "rtrim(line, char(10)) || ' ' WHERE seq = (SELECT max(seq) "
 	    "FROM events)",
