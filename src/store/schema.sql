@@ -101,6 +101,8 @@ CREATE TABLE links (
 	build_id  INTEGER REFERENCES builds (id) ON DELETE CASCADE,
 	created   INTEGER NOT NULL
 );
+-- Version 6 (db.c) widens these two so that a walk up or down the links
+-- never reads the table.
 CREATE INDEX links_child ON links (child_id);
 CREATE INDEX links_parent ON links (parent_id);
 

@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 #include "lineage/lineage.h"
 
-#define LIN_SCHEMA_VERSION 5
+#define LIN_SCHEMA_VERSION 6
 /* The version an export carries: that of the tables' shape, which version
  * 5 (indexes only) left as version 4 made it. */
 #define LIN_EXPORT_SCHEMA 4

@@ -896,12 +896,42 @@ START_TEST(test_schema_v5_indexes)
 	ck_assert_int_eq(raw_sql(cols), 3);
 	ck_assert_int_eq(raw_sql("SELECT count(*) FROM pragma_index_info("
 	    "'revocations_origin');"), 2);
-	ck_assert_int_eq(raw_sql("PRAGMA user_version;"), 5);
+	ck_assert_int_eq(raw_sql("PRAGMA user_version;"), LIN_SCHEMA_VERSION);
 	ck_assert_str_eq(fx_word(s1), "revoked");
 	ck_assert_str_eq(field(s1, "inherited-from"),
 	    "buckets/base/iterations/b1");
 	ok_restore(b1, "");
 	ck_assert_str_eq(fx_word(s1), "active");
+	check_log();
+}
+END_TEST
+
+/* Schema 6 widens the link indexes to cover both ends; a registry of
+ * schema 5 gets them when opened, and its walks read the same. */
+START_TEST(test_schema_v6_links)
+{
+	/* the columns of both indexes */
+	static const char cols[] = "SELECT (SELECT count(*) FROM "
+	    "pragma_index_info('links_parent')) + (SELECT count(*) FROM "
+	    "pragma_index_info('links_child'));";
+
+	lineage();
+	ok_revoke(b1, "before the upgrade");
+	ck_assert_int_eq(raw_sql(cols), 4);
+	lin_reg_close(R);
+	R = NULL;
+	raw_sql("DROP INDEX links_child; CREATE INDEX links_child ON links "
+	    "(child_id); DROP INDEX links_parent; CREATE INDEX links_parent "
+	    "ON links (parent_id); PRAGMA user_version = 5;");
+	ck_assert_int_eq(raw_sql(cols), 2);
+	ck_assert_int_eq(lin_reg_open(regpath, 0, &R, &E), 0);
+	ck_assert_int_eq(raw_sql(cols), 4);
+	ck_assert_int_eq(raw_sql("PRAGMA user_version;"), LIN_SCHEMA_VERSION);
+	ck_assert_str_eq(fx_word(s1), "revoked");
+	ok_restore(b1, "");
+	ck_assert_str_eq(fx_word(s1), "active");
+	ok_revoke(b1, "after the upgrade");
+	ck_assert_str_eq(fx_word(s1), "revoked");
 	check_log();
 }
 END_TEST
@@ -1033,6 +1063,7 @@ revoke_suite(void)
 	tcase_add_test(tc, test_link_to_hidden_revoked);
 	tcase_add_test(tc, test_cascade_medium);
 	tcase_add_test(tc, test_schema_v5_indexes);
+	tcase_add_test(tc, test_schema_v6_links);
 	tcase_add_test(tc, test_event_rows_offsets);
 	suite_add_tcase(s, tc);
 	return s;
