@@ -810,8 +810,6 @@ raw_sql(const char *sql)
 	return v;
 }
 
-/* Schema 5 widens the revocation indexes; a registry of schema 4 gets them
- * when opened, and what it held reads the same. */
 /*
  * The set-based append under every cascade's events (lin_ev_rows): 100010
  * lines, then a batch of 3000, stored many lines to a row.  Every line
@@ -875,64 +873,59 @@ START_TEST(test_event_rows_offsets)
 }
 END_TEST
 
-/* Schema 5 widens the revocation indexes; a registry of schema 4 gets them
- * when opened, and what it held reads the same. */
-START_TEST(test_schema_v5_indexes)
+/*
+ * A registry of an older schema, made by undoing one migration's indexes
+ * (`downgrade`), gets them back when opened: `cols`, a count of index
+ * columns, reads `was` before and `now` after, the version is the current
+ * one, and a revocation made before the upgrade reads and restores the
+ * same.
+ */
+static void
+check_upgrade(const char *cols, long long now, const char *downgrade,
+    long long was)
 {
-	static const char cols[] = "SELECT count(*) FROM pragma_index_info("
-	    "'revocations_iteration');";
-
 	lineage();
 	ok_revoke(b1, "before the upgrade");
-	ck_assert_int_eq(raw_sql(cols), 3);
+	ck_assert_int_eq(raw_sql(cols), now);
 	lin_reg_close(R);
 	R = NULL;
-	raw_sql("DROP INDEX revocations_iteration; CREATE INDEX "
-	    "revocations_iteration ON revocations (iteration_id); DROP INDEX "
-	    "revocations_origin; CREATE INDEX revocations_origin ON "
-	    "revocations (origin_id); PRAGMA user_version = 4;");
-	ck_assert_int_eq(raw_sql(cols), 1);
+	raw_sql(downgrade);
+	ck_assert_int_eq(raw_sql(cols), was);
 	ck_assert_int_eq(lin_reg_open(regpath, 0, &R, &E), 0);
-	ck_assert_int_eq(raw_sql(cols), 3);
-	ck_assert_int_eq(raw_sql("SELECT count(*) FROM pragma_index_info("
-	    "'revocations_origin');"), 2);
+	ck_assert_int_eq(raw_sql(cols), now);
 	ck_assert_int_eq(raw_sql("PRAGMA user_version;"), LIN_SCHEMA_VERSION);
 	ck_assert_str_eq(fx_word(s1), "revoked");
 	ck_assert_str_eq(field(s1, "inherited-from"),
 	    "buckets/base/iterations/b1");
 	ok_restore(b1, "");
 	ck_assert_str_eq(fx_word(s1), "active");
-	check_log();
-}
-END_TEST
-
-/* Schema 6 widens the link indexes to cover both ends; a registry of
- * schema 5 gets them when opened, and its walks read the same. */
-START_TEST(test_schema_v6_links)
-{
-	/* the columns of both indexes */
-	static const char cols[] = "SELECT (SELECT count(*) FROM "
-	    "pragma_index_info('links_parent')) + (SELECT count(*) FROM "
-	    "pragma_index_info('links_child'));";
-
-	lineage();
-	ok_revoke(b1, "before the upgrade");
-	ck_assert_int_eq(raw_sql(cols), 4);
-	lin_reg_close(R);
-	R = NULL;
-	raw_sql("DROP INDEX links_child; CREATE INDEX links_child ON links "
-	    "(child_id); DROP INDEX links_parent; CREATE INDEX links_parent "
-	    "ON links (parent_id); PRAGMA user_version = 5;");
-	ck_assert_int_eq(raw_sql(cols), 2);
-	ck_assert_int_eq(lin_reg_open(regpath, 0, &R, &E), 0);
-	ck_assert_int_eq(raw_sql(cols), 4);
-	ck_assert_int_eq(raw_sql("PRAGMA user_version;"), LIN_SCHEMA_VERSION);
-	ck_assert_str_eq(fx_word(s1), "revoked");
-	ok_restore(b1, "");
-	ck_assert_str_eq(fx_word(s1), "active");
 	ok_revoke(b1, "after the upgrade");
 	ck_assert_str_eq(fx_word(s1), "revoked");
 	check_log();
+}
+
+/* Schema 5 widens the revocation indexes (iteration; origin). */
+START_TEST(test_schema_v5_indexes)
+{
+	check_upgrade("SELECT (SELECT count(*) FROM pragma_index_info("
+	    "'revocations_iteration')) * 10 + (SELECT count(*) FROM "
+	    "pragma_index_info('revocations_origin'));", 32,
+	    "DROP INDEX revocations_iteration; CREATE INDEX "
+	    "revocations_iteration ON revocations (iteration_id); DROP INDEX "
+	    "revocations_origin; CREATE INDEX revocations_origin ON "
+	    "revocations (origin_id); PRAGMA user_version = 4;", 11);
+}
+END_TEST
+
+/* Schema 6 widens the link indexes to cover both ends (parent; child). */
+START_TEST(test_schema_v6_links)
+{
+	check_upgrade("SELECT (SELECT count(*) FROM pragma_index_info("
+	    "'links_parent')) * 10 + (SELECT count(*) FROM "
+	    "pragma_index_info('links_child'));", 22,
+	    "DROP INDEX links_child; CREATE INDEX links_child ON links "
+	    "(child_id); DROP INDEX links_parent; CREATE INDEX links_parent "
+	    "ON links (parent_id); PRAGMA user_version = 5;", 11);
 }
 END_TEST
 
