@@ -166,12 +166,18 @@ lin_changes_since(struct lin_reg *r, int64_t after, size_t max,
 	st = lin_sql(r, "SELECT seq, kind, id, name FROM changes WHERE seq > ? "
 	    "ORDER BY seq");
 	sqlite3_bind_int64(st, 1, after);
-	while (n++ < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	/* rc is the last step's (the callback's own is returned apart), so a
+	 * batch that stops at max, a row still to come, is a success. */
+	rc = SQLITE_DONE;
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int frc;
+
+		n++;
 		*last = sqlite3_column_int64(st, 0);
-		if ((rc = fn(ctx, sqlite3_column_int(st, 1),
+		if ((frc = fn(ctx, sqlite3_column_int(st, 1),
 		    sqlite3_column_int64(st, 2), lin_col_text(st, 3))) != 0) {
 			sqlite3_reset(st);
-			return rc;
+			return frc;
 		}
 	}
 	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : lin_db_err(r, e);

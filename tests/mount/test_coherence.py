@@ -1246,6 +1246,41 @@ class Regressions(CoherenceCase):
                      'through a read-only mount, 0.2 s after the revocation time')
         self.undisturbed(attempt)
 
+    # Regression (was stale): a change feed longer than one batch of the
+    # mount's reader (65,536 changes; a cascade of 36k descendants feeds
+    # 83k) could not be read: lin_changes_since (src/store/change.c) took
+    # the end of a full batch for an error, the mount never advanced past
+    # it, and every later change, by lineagectl or by another mount, stayed
+    # unseen until the feed was pruned, 200k changes later.
+    def test_a_feed_longer_than_a_batch(self):
+        n = iter(range(10))
+        root = it_path('ubuntu-base', '23201a1638cf4f10')
+
+        def attempt():
+            reg = os.path.join(self.m.tmp, 'big-%d.db' % next(n))
+            self.m.ctl('gen', reg, '--buckets', '20000', '--iterations', '3',
+                       '--builds', '1', '--regions', '1', '--depth', '3',
+                       '--fanout', '180', '--channels', '1', '--seed', '1')
+            m = self.mount(registry=reg)
+            m2 = self.mount(share=m)
+            deep = m.lines(root + '/descendants')
+            self.assertGreater(len(deep), 30000, 'the cascade feeds more than a batch')
+            d = deep[-1]
+            self.step(m, [m2], {root + '/status': 'active\n', d + '/status': 'active\n'},
+                      lambda: m.write(root + '/revoke', REASON + '\n'),
+                      {root + '/status': 'revoked\n', d + '/status': 'revoked\n'})
+            # after it, a change by lineagectl, then one by the other mount
+            later = 'buckets/zz-after-the-cascade/description'
+            self.step(None, [m, m2], {later: None},
+                      lambda: self.m.ctl('mkbucket', reg, 'zz-after-the-cascade'),
+                      {later: ''})
+            desc = 'buckets/ubuntu-base/description'
+            old = m.text(desc)
+            self.step(m2, [m], {desc: old},
+                      lambda: m2.write(desc, 'after the cascade\n'),
+                      {desc: 'after the cascade\n'})
+        self.undisturbed(attempt)
+
 
 if __name__ == '__main__':
     lt.main()

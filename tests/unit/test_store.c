@@ -2,7 +2,9 @@
  * test_store.c — unit tests for the registry file itself (src/store/db.c):
  * waiting for another process's write lock with lin_reg_await_writer,
  * which a mount calls before taking its own lock, and the statement
- * profile that LINEAGE_SQL_PROFILE asks for.  The other process is
+ * profile that LINEAGE_SQL_PROFILE asks for; and the change feed
+ * (src/store/change.c) read in batches, as the mounts read it.  The other
+ * process is
  * played by a second SQLite connection holding BEGIN IMMEDIATE for a while
  * in a thread of its own.
  */
@@ -207,6 +209,104 @@ START_TEST(sql_profile_on_request)
 }
 END_TEST
 
+/* ---- the change feed ---- */
+
+struct seen {
+	int64_t seq_of[4096];	/* ids in the order reported */
+	size_t  n;
+	int     fail_at;	/* the callback fails at this row (0: never) */
+};
+
+static int
+seen_add(void *ctx, int kind, int64_t id, const char *name)
+{
+	struct seen *s = ctx;
+
+	ck_assert_uint_lt(s->n, 4096);
+	s->seq_of[s->n++] = id;
+	if (s->fail_at && (int)s->n == s->fail_at)
+		return -ENOSPC;
+	return 0;
+}
+
+/* Read the feed from `after` in batches of max: every change after it,
+ * each once, in order, however the batches cut them; the last seq. */
+static int64_t
+read_feed(int64_t after, size_t max, struct seen *s)
+{
+	int64_t last = after, head;
+
+	ck_assert_int_eq(lin_changes_head(R, &head, &E), 0);
+	for (int rounds = 0; last < head; rounds++) {
+		size_t before = s->n;
+		int64_t from = last;
+
+		ck_assert_msg(lin_changes_since(R, from, max, seen_add, s,
+		    &last, &E) == 0, "feed after %lld, %zu at most: %s",
+		    (long long)from, max, E.msg);
+		/* a full batch, or the rest of the feed */
+		ck_assert_uint_le(s->n - before, max);
+		ck_assert(s->n - before == max || last == head);
+		ck_assert_int_gt(last, from);
+		ck_assert_int_lt(rounds, 10000);
+	}
+	ck_assert_int_eq(last, head);
+	return last;
+}
+
+/* A batch that stops short of the feed's end is a success, and the next
+ * goes on from where it stopped: a mount that was handed more changes
+ * than one batch (a cascade of 30k descendants) must not stall. */
+START_TEST(feed_in_batches)
+{
+	struct seen all = { .n = 0 }, cut = { .n = 0 };
+	int64_t start, end;
+
+	ck_assert_int_eq(lin_changes_head(R, &start, &E), 0);
+	for (int i = 0; i < 40; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "bucket-%02d", i);
+		fx_bucket(name);
+	}
+	end = read_feed(start, 100000, &all);
+	ck_assert_uint_ge(all.n, 40);
+	/* the same changes, batch sizes that divide them and that do not */
+	for (size_t max = 1; max <= 7; max++) {
+		cut.n = 0;
+		ck_assert_int_eq(read_feed(start, max, &cut), end);
+		ck_assert_uint_eq(cut.n, all.n);
+		ck_assert(memcmp(cut.seq_of, all.seq_of,
+		    all.n * sizeof(all.seq_of[0])) == 0);
+	}
+	/* nothing after the end */
+	cut.n = 0;
+	ck_assert_int_eq(lin_changes_since(R, end, 10, seen_add, &cut, &end,
+	    &E), 0);
+	ck_assert_uint_eq(cut.n, 0);
+}
+END_TEST
+
+/* A callback's refusal comes back as it is, the feed read up to it. */
+START_TEST(feed_callback_error)
+{
+	struct seen s = { .n = 0, .fail_at = 3 };
+	int64_t start, last;
+
+	ck_assert_int_eq(lin_changes_head(R, &start, &E), 0);
+	for (int i = 0; i < 5; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "bucket-%02d", i);
+		fx_bucket(name);
+	}
+	ck_assert_int_eq(lin_changes_since(R, start, 100, seen_add, &s, &last,
+	    &E), -ENOSPC);
+	ck_assert_uint_eq(s.n, 3);
+	ck_assert_int_gt(last, start);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -222,6 +322,8 @@ main(void)
 	tcase_add_test(tc, await_read_only_is_at_once);
 	tcase_add_test(tc, sql_profile_on_request);
 	tcase_add_test(tc, await_gives_up_once);
+	tcase_add_test(tc, feed_in_batches);
+	tcase_add_test(tc, feed_callback_error);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
