@@ -175,6 +175,25 @@ notify(struct fs *fs, fuse_ino_t ino)
 	notify_as(fs, ino, true);
 }
 
+/* notify() for each inode of an object (its kinds k under row id): the
+ * rendered copies and the inode table are each asked once, under one lock,
+ * and only what the kernel holds gets a notification. */
+static void
+notify_object(struct fs *fs, const enum nk *k, int64_t id)
+{
+	fuse_ino_t ino[NK_COUNT];
+	size_t n = 0;
+
+	for (; *k != NK_COUNT; k++)
+		ino[n++] = *k == NK_ROOT ? FUSE_ROOT_ID : ino_make(*k, id);
+	fs_rcache_drop_all(ino, n);
+	if (fs->se == NULL)
+		return;
+	n = fs_inode_keep_known(ino, n);
+	for (size_t i = 0; i < n; i++)
+		notify(fs, ino[i]);
+}
+
 void
 fs_inval_inode(struct fs *fs, fuse_ino_t ino)
 {
@@ -301,17 +320,22 @@ notify_extid(struct fs *fs, const char *extid)
 }
 
 static const enum nk kinds_artifacts[] = { NK_ARTIFACT, NK_COUNT };
+/* Where a bucket's latest shows: its link, and channels/ (present or not). */
+static const enum nk kinds_latest[] = { NK_LATEST_LINK, NK_B_CHANNELS,
+	NK_COUNT };
 
 static void
 apply(struct fs *fs, const struct changes *c)
 {
-	bool all = false, views = false, iters = false;
+	bool all = false, views = false, iters = false, latest = false;
 
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->v[i].kind == LIN_CH_ALL)
 			all = true;
 		else if (c->v[i].kind == LIN_CH_VIEWS)
 			views = true;
+		else if (c->v[i].kind == LIN_CH_LATEST)
+			latest = true;
 		else if (c->v[i].kind == LIN_CH_ITERATION)
 			iters = true;
 	}
@@ -328,14 +352,15 @@ apply(struct fs *fs, const struct changes *c)
 		    c->v[i].id == c->v[i - 1].id && c->v[i].name == NULL &&
 		    c->v[i - 1].name == NULL)
 			continue;
-		for (; k && *k != NK_COUNT; k++)
-			notify(fs, *k == NK_ROOT ? FUSE_ROOT_ID :
-			    ino_make(*k, id));
+		if (k != NULL)
+			notify_object(fs, k, id);
 		if (c->v[i].kind == LIN_CH_EXTID && c->v[i].name)
 			notify_extid(fs, c->v[i].name);
 	}
 	if (views)
 		notify_scan(fs, kinds_views);
+	if (latest)
+		notify_scan(fs, kinds_latest);
 	/* deny_revoked: whether an artifact reads depends on its iteration's
 	 * state, and a revocation names only the iterations. */
 	if (iters && fs->deny_revoked)

@@ -300,6 +300,7 @@ enum lin_change_kind {
 	LIN_CH_VIEWS,      /* every derived view of ancestry and state */
 	LIN_CH_LINK,       /* one parent link */
 	LIN_CH_EXTID,      /* the name `name` left artifacts/ */
+	LIN_CH_LATEST,     /* any bucket's latest: its link, channels/ */
 };
 typedef int (*lin_change_fn)(void *ctx, int kind, int64_t id,
     const char *name);
