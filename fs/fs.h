@@ -179,6 +179,7 @@ void fs_sessions_finish(struct fs *fs);
 bool fs_rcache_get(fuse_ino_t ino, struct lin_buf *out);
 void fs_rcache_put(fuse_ino_t ino, const struct lin_buf *b);
 void fs_rcache_drop(fuse_ino_t ino);
+void fs_rcache_drop_all(const fuse_ino_t *inos, size_t n);
 void fs_rcache_clear(void);
 
 /* nodes.c: path of a node relative to the mount root. */
@@ -188,6 +189,8 @@ int fs_node_path(struct op *o, enum nk k, int64_t id, struct lin_buf *out);
 void        fs_inode_ref(fuse_ino_t ino);
 void        fs_inode_forget(fuse_ino_t ino, uint64_t n);
 bool        fs_inode_known(fuse_ino_t ino);
+/* Keep of inos[0..n) those the kernel holds, in place; how many. */
+size_t      fs_inode_keep_known(fuse_ino_t *inos, size_t n);
 size_t      fs_inode_count(void);
 fuse_ino_t *fs_inode_select(const bool *want, size_t *count);
 /* Was ino's content given to the kernel and not dropped since?  give:

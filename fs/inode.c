@@ -187,6 +187,19 @@ fs_inode_known(fuse_ino_t ino)
 }
 
 size_t
+fs_inode_keep_known(fuse_ino_t *inos, size_t n)
+{
+	size_t kept = 0;
+
+	pthread_mutex_lock(&tab.lock);
+	for (size_t i = 0; i < n; i++)
+		if (inos[i] == FUSE_ROOT_ID || find(inos[i]) != NULL)
+			inos[kept++] = inos[i];
+	pthread_mutex_unlock(&tab.lock);
+	return kept;
+}
+
+size_t
 fs_inode_count(void)
 {
 	size_t n;

@@ -114,6 +114,21 @@ fs_rcache_drop(fuse_ino_t ino)
 	pthread_mutex_unlock(&rc.lock);
 }
 
+/* The same for several inodes (an object's files) under one lock: an
+ * invalidation of a cascade's 100k iterations drops 19 inodes each. */
+void
+fs_rcache_drop_all(const fuse_ino_t *inos, size_t n)
+{
+	pthread_mutex_lock(&rc.lock);
+	for (size_t i = 0; i < n; i++) {
+		struct rc_entry *e = &rc.e[rc_slot(inos[i])];
+
+		if (e->ino == inos[i])
+			rc_free(e);
+	}
+	pthread_mutex_unlock(&rc.lock);
+}
+
 void
 fs_rcache_clear(void)
 {
