@@ -263,12 +263,16 @@ static const char lin_schema_v5_sql[] =
 /* Version 6: the indexes of links hold the other end of each link, so a
  * recursive walk down (a cascade, descendants, tree) or up (ancestors,
  * cycle checks) reads only the index: a cascade of 100k descendants walks
- * a third faster. */
+ * a third faster.  The index of a channel's history holds where each
+ * entry pointed, which is what a rollback looks for in it. */
 static const char lin_schema_v6_sql[] =
 	"DROP INDEX links_child;"
 	"CREATE INDEX links_child ON links (child_id, parent_id);"
 	"DROP INDEX links_parent;"
-	"CREATE INDEX links_parent ON links (parent_id, child_id);";
+	"CREATE INDEX links_parent ON links (parent_id, child_id);"
+	"DROP INDEX assignments_channel;"
+	"CREATE INDEX assignments_channel ON assignments (bucket_id, channel, "
+	"id, iteration_id);";
 
 /* Bring the schema to LIN_SCHEMA_VERSION, one step per version: schema.sql
  * is version 1, and each later version adds its own step. */

@@ -88,6 +88,7 @@ CREATE TABLE assignments (
 	at           INTEGER NOT NULL,
 	by_name      TEXT NOT NULL
 );
+-- Version 6 (db.c) adds iteration_id, so a rollback reads only the index.
 CREATE INDEX assignments_channel ON assignments (bucket_id, channel, id);
 
 -- Parent links.  parent_id NULL: an untracked parent (a build's source that

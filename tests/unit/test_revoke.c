@@ -917,15 +917,19 @@ START_TEST(test_schema_v5_indexes)
 }
 END_TEST
 
-/* Schema 6 widens the link indexes to cover both ends (parent; child). */
+/* Schema 6 widens the link indexes to cover both ends (parent; child)
+ * and the channel history's to hold where each entry pointed. */
 START_TEST(test_schema_v6_links)
 {
 	check_upgrade("SELECT (SELECT count(*) FROM pragma_index_info("
-	    "'links_parent')) * 10 + (SELECT count(*) FROM "
-	    "pragma_index_info('links_child'));", 22,
+	    "'links_parent')) * 100 + (SELECT count(*) FROM "
+	    "pragma_index_info('links_child')) * 10 + (SELECT count(*) FROM "
+	    "pragma_index_info('assignments_channel'));", 224,
 	    "DROP INDEX links_child; CREATE INDEX links_child ON links "
 	    "(child_id); DROP INDEX links_parent; CREATE INDEX links_parent "
-	    "ON links (parent_id); PRAGMA user_version = 5;", 11);
+	    "ON links (parent_id); DROP INDEX assignments_channel; CREATE "
+	    "INDEX assignments_channel ON assignments (bucket_id, channel, "
+	    "id); PRAGMA user_version = 5;", 113);
 }
 END_TEST
 
