@@ -7,10 +7,13 @@
  * whose byte offsets add up.
  *
  * Each invariant is one query whose rows are the report's lines, so adding
- * one is adding a row to lin_checks[].  The cycle test is the exception: a
+ * one is adding a row to lin_checks[].  Two are in C: the cycle test (a
  * recursive query would walk every path of the graph, while a topological
- * sort in C is linear in the links, which matters at a million iterations.
+ * sort is linear in the links, which matters at a million iterations), and
+ * the numbering of each line of the events log (splitting a row of many
+ * lines in SQL copies the rest of the row for every line).
  */
+#define _GNU_SOURCE	/* memmem */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +279,17 @@ ck_count(struct lin_reg *r, const char *sql, size_t *n, struct lin_err *e)
 	return rc;
 }
 
+/* After a loop of steps that stopped at rc (a row when it had all it
+ * counted on): 0, or the error that cut it short, which would otherwise
+ * read as a smaller graph. */
+static int
+ck_step_end(struct lin_reg *r, sqlite3_stmt *st, int rc, struct lin_err *e)
+{
+	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : lin_db_err(r, e);
+	sqlite3_reset(st);
+	return rc;
+}
+
 #define CK_LINKS_SQL "SELECT l.parent_id, l.child_id FROM links l " \
 	"JOIN iterations p ON p.id = l.parent_id " \
 	"JOIN iterations c ON c.id = l.child_id"
@@ -294,9 +308,11 @@ ck_graph_load(struct lin_reg *r, struct ck_graph *g, struct lin_err *e)
 		return rc;
 	g->id = ck_alloc(g->n, sizeof(*g->id));
 	st = lin_sql(r, "SELECT id FROM iterations ORDER BY id");
-	while (k < g->n && sqlite3_step(st) == SQLITE_ROW)
+	rc = SQLITE_DONE;
+	while (k < g->n && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		g->id[k++] = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if ((rc = ck_step_end(r, st, rc, e)))
+		return rc;
 	g->n = k;
 	pi = ck_alloc(g->nlink, sizeof(*pi));
 	ci = ck_alloc(g->nlink, sizeof(*ci));
@@ -304,7 +320,8 @@ ck_graph_load(struct lin_reg *r, struct ck_graph *g, struct lin_err *e)
 	g->up = ck_alloc(g->n + 1, sizeof(size_t));
 	k = 0;
 	st = lin_sql(r, CK_LINKS_SQL);
-	while (k < g->nlink && sqlite3_step(st) == SQLITE_ROW) {
+	rc = SQLITE_DONE;
+	while (k < g->nlink && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!ck_node(g, sqlite3_column_int64(st, 0), &pi[k]) ||
 		    !ck_node(g, sqlite3_column_int64(st, 1), &ci[k]))
 			continue;
@@ -312,7 +329,11 @@ ck_graph_load(struct lin_reg *r, struct ck_graph *g, struct lin_err *e)
 		g->up[ci[k] + 1]++;
 		k++;
 	}
-	sqlite3_reset(st);
+	if ((rc = ck_step_end(r, st, rc, e))) {
+		free(pi);
+		free(ci);
+		return rc;
+	}
 	g->nlink = k;
 	for (size_t i = 0; i < g->n; i++) {
 		g->down[i + 1] += g->down[i];
@@ -400,13 +421,58 @@ out:
 	return rc;
 }
 
+/* ---- the events log, line by line ---- */
+
+/*
+ * Every line of a row that holds several (a set-based append) names its
+ * own seq, one after another up to the row's: the SQL check reads only
+ * each row's first line and counts the rest.  Done here, line by line, as
+ * SQL would copy the rest of a row for each line it splits off.
+ */
+static int
+ck_event_lines(struct lin_reg *r, struct lin_buf *report, int *n,
+    struct lin_err *e)
+{
+	sqlite3_stmt *st = lin_sql(r, "SELECT seq, line FROM events "
+	    "ORDER BY seq");
+	int64_t want = 1;
+	int rc;
+
+	if (st == NULL)
+		return lin_db_err(r, e);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(st, 0);
+		const char *p = lin_col_text(st, 1), *nl;
+		bool bad = false;
+
+		for (; !bad && (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+			const char *s = memmem(p, (size_t)(nl - p), " seq=", 5);
+
+			bad = s == NULL || strtoll(s + 5, NULL, 10) != want;
+			if (!bad)
+				want++;
+		}
+		if (bad) {
+			lin_buf_printf(report, "events: in the row of seq %lld, "
+			    "the line of seq=%lld says otherwise", (long long)seq,
+			    (long long)want);
+			ck_line(report, "", n);
+		}
+		want = seq + 1;		/* the SQL check says if rows skip */
+	}
+	rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int
 ck_all(struct lin_reg *r, struct lin_buf *report, int *n, struct lin_err *e)
 {
 	int rc;
 
 	if ((rc = ck_integrity(r, report, n, e)) ||
-	    (rc = ck_cycles(r, report, n, e)))
+	    (rc = ck_cycles(r, report, n, e)) ||
+	    (rc = ck_event_lines(r, report, n, e)))
 		return rc;
 	for (int i = 0; lin_checks[i]; i++)
 		if ((rc = ck_query(r, lin_checks[i], report, n, e)))

@@ -203,6 +203,11 @@ static const struct {
 	{ "an event naming another seq", "UPDATE events SET line = "
 	    "replace(line, ' seq=2 ', ' seq=9 ') WHERE seq = 2",
 	    "events: seq 2 does not begin with the line seq=2" },
+	{ "a line of an event row naming another seq", "UPDATE events SET "
+	    "off = (SELECT off FROM events WHERE seq = 2), line = (SELECT line "
+	    "FROM events WHERE seq = 2) || replace(line, ' seq=3 ', ' seq=7 ') "
+	    "WHERE seq = 3; DELETE FROM events WHERE seq = 2",
+	    "events: in the row of seq 3, the line of seq=3 says otherwise" },
 	{ "an event row with a line too many", "UPDATE events SET line = "
 	    "line || line WHERE seq = 2",
 	    "events: seq 2 holds 2 lines for seq=2 to 2" },
