@@ -332,9 +332,11 @@ ld_envelope(struct lin_reg *r, const struct ld_doc *d, struct lin_err *e)
 	if ((rc = ex_schema_version(r, &v, e)))
 		return rc;
 	if (strcmp(d->type[LD_SCHEMA], "integer") != 0 ||
-	    strtoll(d->text[LD_SCHEMA], NULL, 10) != v)
+	    strtoll(d->text[LD_SCHEMA], NULL, 10) > v ||
+	    strtoll(d->text[LD_SCHEMA], NULL, 10) < LIN_EXPORT_SCHEMA_OLDEST)
 		return lin_errf(e, EINVAL, "the export is of another schema "
-		    "version than this program's (%lld)", (long long)v);
+		    "version than this program's (%d to %lld)",
+		    LIN_EXPORT_SCHEMA_OLDEST, (long long)v);
 	if (strcmp(d->type[LD_SEQUENCES], "object") != 0)
 		return lin_errf(e, EINVAL, "the export has no sequences");
 	for (size_t i = 0; i < LD_NTABLES; i++)

@@ -14,9 +14,13 @@
 #include "lineage/lineage.h"
 
 #define LIN_SCHEMA_VERSION 6
-/* The version an export carries: that of the tables' shape, which version
- * 5 (indexes only) left as version 4 made it. */
-#define LIN_EXPORT_SCHEMA 4
+/* The version an export carries: that of the tables' shape, which versions
+ * 5 and 6 (indexes only) left as version 4 made it; but an export of 5
+ * may hold events rows of many lines, which a program of 4 would take for
+ * damage.  A program loads exports of the oldest version whose content it
+ * reads as its own, up to its own. */
+#define LIN_EXPORT_SCHEMA 5
+#define LIN_EXPORT_SCHEMA_OLDEST 4
 #define LIN_STMT_CACHE 256
 
 struct lin_reg {

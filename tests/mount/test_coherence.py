@@ -17,11 +17,13 @@
 # warm, a walk costs no request, and after a change only what it touched is
 # asked for again.  Known stale reads are at the end, one test per bug.
 
+import contextlib
 import errno
 import json
 import os
 import re
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -1247,28 +1249,34 @@ class Regressions(CoherenceCase):
         self.undisturbed(attempt)
 
     # Regression (was stale): a change feed longer than one batch of the
-    # mount's reader (65,536 changes; a cascade of 36k descendants feeds
-    # 83k) could not be read: lin_changes_since (src/store/change.c) took
-    # the end of a full batch for an error, the mount never advanced past
-    # it, and every later change, by lineagectl or by another mount, stayed
-    # unseen until the feed was pruned, 200k changes later.
+    # mount's reader (FEED_BATCH changes; this cascade of 44k descendants
+    # feeds 82k) could not be read: lin_changes_since (src/store/change.c)
+    # took the end of a full batch for an error, the mount never advanced
+    # past it, and every later change, by lineagectl or by another mount,
+    # stayed unseen until the feed was pruned, 200k changes later.
     def test_a_feed_longer_than_a_batch(self):
+        FEED_BATCH = 65536      # fs/inval.c, BATCH
         n = iter(range(10))
         root = it_path('ubuntu-base', '23201a1638cf4f10')
 
+        def fed(reg):
+            with contextlib.closing(sqlite3.connect(reg)) as c:
+                return c.execute('SELECT max(seq) FROM changes').fetchone()[0]
+
         def attempt():
             reg = os.path.join(self.m.tmp, 'big-%d.db' % next(n))
-            self.m.ctl('gen', reg, '--buckets', '20000', '--iterations', '3',
+            self.m.ctl('gen', reg, '--buckets', '26000', '--iterations', '3',
                        '--builds', '1', '--regions', '1', '--depth', '3',
-                       '--fanout', '180', '--channels', '1', '--seed', '1')
+                       '--fanout', '200', '--channels', '1', '--seed', '1')
             m = self.mount(registry=reg)
             m2 = self.mount(share=m)
-            deep = m.lines(root + '/descendants')
-            self.assertGreater(len(deep), 30000, 'the cascade feeds more than a batch')
-            d = deep[-1]
+            d = m.lines(root + '/descendants')[-1]
+            head = fed(reg)
             self.step(m, [m2], {root + '/status': 'active\n', d + '/status': 'active\n'},
                       lambda: m.write(root + '/revoke', REASON + '\n'),
                       {root + '/status': 'revoked\n', d + '/status': 'revoked\n'})
+            self.assertGreater(fed(reg) - head, FEED_BATCH,
+                               'the cascade fed more changes than one batch of a mount')
             # after it, a change by lineagectl, then one by the other mount
             later = 'buckets/zz-after-the-cascade/description'
             self.step(None, [m, m2], {later: None},

@@ -242,8 +242,9 @@ static const struct {
 } bad_edits[] = {
 	{ "not JSON", "{\"format\"", "{format" },
 	{ "another format", "lineagefs-export", "something-else" },
-	{ "another schema", "\"schema\":4", "\"schema\":999" },
-	{ "schema a string", "\"schema\":4", "\"schema\":\"1\"" },
+	{ "a newer schema", "\"schema\":5", "\"schema\":6" },
+	{ "an older schema", "\"schema\":5", "\"schema\":3" },
+	{ "schema a string", "\"schema\":5", "\"schema\":\"1\"" },
 	{ "a table missing", "\"labels\":[", "\"labelz\":[" },
 	{ "an unknown member", "\"meta\":[", "\"extra\":1,\n\"meta\":[" },
 	{ "a row with an extra column", "{\"id\":1,\"name\":\"base\"",
@@ -288,6 +289,28 @@ START_TEST(load_refuses)
 	free(bad);
 	free(empty);
 	free(after);
+}
+END_TEST
+
+/* An export of schema 4 (before events rows held many lines) has rows of
+ * one line each, which schema 5 reads as they are. */
+START_TEST(load_schema_4)
+{
+	struct lin_reg *o;
+	char path[128], *doc, *old, *two;
+
+	rich_registry();
+	doc = export_of(R);
+	old = edit(doc, "\"schema\":5", "\"schema\":4");
+	o = other_open(path, sizeof(path));
+	ck_assert_msg(lin_export_load(o, old, strlen(old), &E) == 0, "load: %s",
+	    E.msg);
+	two = export_of(o);
+	ck_assert_str_eq(doc, two);
+	other_close(o, path);
+	free(doc);
+	free(old);
+	free(two);
 }
 END_TEST
 
@@ -350,6 +373,7 @@ export_suite(void)
 	tcase_add_test(tc, load_needs_empty);
 	tcase_add_loop_test(tc, load_refuses, 0,
 	    (int)(sizeof(bad_edits) / sizeof(bad_edits[0])));
+	tcase_add_test(tc, load_schema_4);
 	tcase_add_test(tc, load_nul_refused);
 	tcase_add_test(tc, export_readonly);
 	tcase_add_test(tc, generated_round_trip);
