@@ -3,9 +3,11 @@
  * it in the transaction of the change it records, and reading the log as
  * the `events` file at any byte offset.
  *
- * Lines are stored rendered, each with its byte offset in the file, so the
- * file's size and any read(2) of it are one indexed query each, however
- * long the log grows, and `tail -f` costs nothing more than a stat.
+ * Lines are stored rendered, a row of `events` holding one line or, for a
+ * set-based append, many, each row with the byte offset of its first line
+ * in the file, so the file's size and any read(2) of it are one indexed
+ * query each, however long the log grows, and `tail -f` costs nothing more
+ * than a stat.
  */
 #include <errno.h>
 #include <string.h>
@@ -110,9 +112,10 @@ lin_ev_commit(struct lin_reg *r, struct lin_buf *b, int64_t at,
 	return rc;
 }
 
-/* The bytes of lines an `events` row holds at most, past its first line:
- * big enough that a cascade is a few hundred rows, small enough that a
- * read(2) of the file copies little it does not return. */
+/* An `events` row of a set-based append is closed once it holds this many
+ * bytes (so it holds at most this and one line more): big enough that a
+ * cascade is a few hundred rows, small enough that a read(2) of the file
+ * copies little it does not return. */
 #define EV_ROW_BYTES 32768
 
 int

@@ -8,10 +8,10 @@
  * explicit row), so the status of any iteration is one indexed lookup and
  * restoring is one delete.  Revoking is a handful of statements however
  * many descendants there are: the cascade is one INSERT ... SELECT over a
- * recursive walk of the links, and the descendants' events are one
- * INSERT ... SELECT too, their sequence numbers and byte offsets computed
- * by window functions.  Only channels are handled one by one: a bucket has
- * a few, and each move is an assignment with its own event.
+ * recursive walk of the links, the descendants' events are one SELECT
+ * whose lines lin_ev_rows numbers and stores many to a row, and rolling
+ * back the channels they reach is a handful of statements over the moves
+ * (each an assignment with its own event), however many.
  *
  * The events of descendants record changes of status: a descendant gets a
  * line when the revocation becomes (or stops being) the one in force on

@@ -132,12 +132,14 @@ CREATE INDEX revocations_origin ON revocations (origin_id);
 CREATE INDEX revocations_due ON revocations (applied, at)
 	WHERE origin_id IS NULL;
 
--- The events log, stored rendered: `off` is the byte offset of the line in
--- the events file, so a read at any offset is one indexed query.
+-- The events log, stored rendered: a row holds one line, or many whole
+-- lines of a set-based append (`seq` being its last line's); `off` is the
+-- byte offset of its first line in the events file, so a read at any
+-- offset is one indexed query.
 CREATE TABLE events (
 	seq    INTEGER PRIMARY KEY AUTOINCREMENT,
 	at     INTEGER NOT NULL,
 	off    INTEGER NOT NULL,
-	line   TEXT NOT NULL                     -- with its trailing newline
+	line   TEXT NOT NULL                     -- each line with its newline
 );
 CREATE INDEX events_off ON events (off);
