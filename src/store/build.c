@@ -232,7 +232,9 @@ build_relink_sources(struct lin_reg *r, const struct lin_actor *a,
 		    "LIMIT 1");
 		sqlite3_bind_int64(st, 1, iteration_id);
 		sqlite3_bind_int64(st, 2, after);
-		if (sqlite3_step(st) != SQLITE_ROW) {
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+			/* none left, or an error: not a link less */
+			rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
 			sqlite3_reset(st);
 			break;
 		}
@@ -251,6 +253,8 @@ build_relink_sources(struct lin_reg *r, const struct lin_actor *a,
 		if (rc)
 			return rc;
 	}
+	if (rc)
+		return rc;
 	return lin_rev_link_prune(r, by, iteration_id, lin_now(), e);
 }
 

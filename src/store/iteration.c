@@ -405,8 +405,13 @@ lin_iteration_delete(struct lin_reg *r, const struct lin_actor *a,
 			char name[LIN_BUCKET_MAX];
 
 			sqlite3_bind_int64(st, 1, id);
-			if (sqlite3_step(st) != SQLITE_ROW) {
+			if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+				/* none left, or an error the delete must
+				 * not go on after */
+				rc = rc == SQLITE_DONE ? 0 : lin_db_err(r, e);
 				sqlite3_reset(st);
+				if (rc)
+					goto out;
 				break;
 			}
 			strlcpy(name, lin_col_text(st, 0), sizeof(name));
