@@ -254,6 +254,22 @@ read_feed(int64_t after, size_t max, struct seen *s)
 	return last;
 }
 
+/* Make n buckets, each a change or more; the feed's head before them. */
+static int64_t
+feed_buckets(int n)
+{
+	int64_t head;
+
+	ck_assert_int_eq(lin_changes_head(R, &head, &E), 0);
+	for (int i = 0; i < n; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "bucket-%02d", i);
+		fx_bucket(name);
+	}
+	return head;
+}
+
 /* A batch that stops short of the feed's end is a success, and the next
  * goes on from where it stopped: a mount that was handed more changes
  * than one batch (a cascade of 30k descendants) must not stall. */
@@ -262,13 +278,7 @@ START_TEST(feed_in_batches)
 	struct seen all = { .n = 0 }, cut = { .n = 0 };
 	int64_t start, end;
 
-	ck_assert_int_eq(lin_changes_head(R, &start, &E), 0);
-	for (int i = 0; i < 40; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "bucket-%02d", i);
-		fx_bucket(name);
-	}
+	start = feed_buckets(40);
 	end = read_feed(start, 100000, &all);
 	ck_assert_uint_ge(all.n, 40);
 	/* the same changes, batch sizes that divide them and that do not */
@@ -293,13 +303,7 @@ START_TEST(feed_callback_error)
 	struct seen s = { .n = 0, .fail_at = 3 };
 	int64_t start, last;
 
-	ck_assert_int_eq(lin_changes_head(R, &start, &E), 0);
-	for (int i = 0; i < 5; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "bucket-%02d", i);
-		fx_bucket(name);
-	}
+	start = feed_buckets(5);
 	ck_assert_int_eq(lin_changes_since(R, start, 100, seen_add, &s, &last,
 	    &E), -ENOSPC);
 	ck_assert_uint_eq(s.n, 3);
