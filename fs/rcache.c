@@ -105,13 +105,7 @@ fs_rcache_put(fuse_ino_t ino, const struct lin_buf *b)
 void
 fs_rcache_drop(fuse_ino_t ino)
 {
-	struct rc_entry *e;
-
-	pthread_mutex_lock(&rc.lock);
-	e = &rc.e[rc_slot(ino)];
-	if (e->ino == ino)
-		rc_free(e);
-	pthread_mutex_unlock(&rc.lock);
+	fs_rcache_drop_all(&ino, 1);
 }
 
 /* The same for several inodes (an object's files) under one lock: an
